@@ -1,0 +1,12 @@
+# reward_preprocessing: from reward models to interpretable, preprocessed rewards and their figures.
+# Stages live in workflow/rules/; common.smk validates the config before anything runs.
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/reward_models.smk"
+include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/plots.smk"
+
+
+rule all:
+    input:
+        default_targets(),

@@ -1,0 +1,13 @@
+"""Errors that mean "the input is wrong", as opposed to bugs in this library.
+
+Scripts print a `UserError` as one line and exit with status 2, so that a
+researcher sees what to fix instead of a traceback.
+"""
+
+
+class UserError(Exception):
+    """Bad input: unknown names, missing or corrupt files, invalid values."""
+
+
+class ArtifactError(UserError):
+    """A file or directory on disk is missing, corrupt or of the wrong kind."""

@@ -1,0 +1,162 @@
+"""Train, save and load stable-baselines3 experts.
+
+SB3's ``.zip`` is the one format we store that unpickles on load (SB3's own
+choice), so `load_sb3_expert` first checks that a file really is an SB3 zip.
+Saving leaves out wall-clock fields and fixes zip timestamps, so that the same
+config and seed give a byte-identical file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch as th
+from stable_baselines3 import A2C, DQN, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from tqdm import tqdm
+
+import reward_preprocessing.envs  # noqa: F401  (registers the envs)
+from reward_preprocessing.artifacts import atomic_path
+from reward_preprocessing.errors import ArtifactError, UserError
+
+log = logging.getLogger(__name__)
+
+ALGOS: dict[str, type[BaseAlgorithm]] = {"dqn": DQN, "ppo": PPO, "a2c": A2C}
+# Attributes SB3 would save that hold wall-clock times or episode logs (they vary between identical runs).
+_NONDETERMINISTIC = ["ep_info_buffer", "ep_success_buffer", "start_time", "_logger", "_custom_logger"]
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass
+class SB3ExpertConfig:
+    """Everything that determines a trained expert."""
+
+    env_id: str
+    algo: str
+    total_timesteps: int
+    seed: int = 0
+    n_envs: int = 1
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    policy_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.algo not in ALGOS:
+            raise UserError(f"unknown algorithm {self.algo!r}; choose one of: {', '.join(ALGOS)}")
+        if self.total_timesteps <= 0 or self.n_envs <= 0:
+            raise UserError("total_timesteps and n_envs must be positive")
+
+
+class _ProgressBar(BaseCallback):
+    """A tqdm bar over environment steps (SB3's own needs `rich`)."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__()
+        self.bar = tqdm(total=total, desc="train expert", unit="step", mininterval=5.0)
+
+    def _on_step(self) -> bool:
+        self.bar.update(self.training_env.num_envs)
+        return True
+
+    def _on_training_end(self) -> None:
+        self.bar.close()
+
+
+def train_sb3_expert(cfg: SB3ExpertConfig, progress: bool = True) -> BaseAlgorithm:
+    """Train an SB3 agent on `cfg.env_id` (seeded: same config, same weights)."""
+    th.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    venv = make_vec_env(cfg.env_id, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=cfg.env_kwargs)
+    policy_kwargs = dict(cfg.policy_kwargs)
+    if "net_arch" in policy_kwargs:
+        policy_kwargs["net_arch"] = list(policy_kwargs["net_arch"])
+    try:
+        model = ALGOS[cfg.algo](
+            "MlpPolicy", venv, seed=cfg.seed, device="cpu", policy_kwargs=policy_kwargs, verbose=0, **cfg.hyperparams
+        )
+    except TypeError as e:
+        raise UserError(f"invalid hyperparameters for {cfg.algo}: {e}") from e
+    model.learn(cfg.total_timesteps, callback=_ProgressBar(cfg.total_timesteps) if progress else None)
+    return model
+
+
+def _normalize_zip(path: Path) -> None:
+    """Rewrite a zip with fixed timestamps and member order (reproducible bytes)."""
+    with zipfile.ZipFile(path) as src:
+        members = [(info, src.read(info.filename)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w") as dst:
+        for info, data in sorted(members, key=lambda m: m[0].filename):
+            fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
+            fixed.compress_type = info.compress_type
+            fixed.external_attr = 0o644 << 16
+            dst.writestr(fixed, data)
+
+
+def save_sb3_expert(model: BaseAlgorithm, path: str | os.PathLike) -> None:
+    """Save atomically in SB3's format, without wall-clock fields."""
+    with atomic_path(path) as tmp:
+        model.save(tmp, exclude=_NONDETERMINISTIC)
+        _normalize_zip(tmp)
+
+
+def check_sb3_zip(path: str | os.PathLike) -> dict[str, Any]:
+    """Check that `path` is an SB3 zip and return its (unparsed-object) ``data`` JSON."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"{path}: no such expert file; train it first (rule train_expert)")
+    if not zipfile.is_zipfile(path):
+        raise ArtifactError(f"{path}: not a zip file; expected a stable-baselines3 model saved with model.save()")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "data" not in archive.namelist():
+                raise ArtifactError(f"{path}: zip has no 'data' member; not a stable-baselines3 model")
+            data = json.loads(archive.read("data"))
+    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ArtifactError(f"{path}: corrupt stable-baselines3 zip ({e})") from e
+    if not isinstance(data, dict):
+        raise ArtifactError(f"{path}: 'data' member is not a JSON object; not a stable-baselines3 model")
+    return data
+
+
+def infer_algo(data: dict[str, Any]) -> str:
+    """The algorithm name (dqn, ppo, a2c) from the policy class recorded in SB3's ``data``."""
+    module = str(data.get("policy_class", {}).get("__module__", ""))
+    for name in ALGOS:
+        if f".{name}." in module:
+            return name
+    if "on_policy" in module or "common.policies" in module:
+        raise ArtifactError("cannot tell PPO from A2C by the policy class; pass algo explicitly")
+    raise ArtifactError(f"unknown policy class module {module!r}; expected one of {', '.join(ALGOS)}")
+
+
+def load_sb3_expert(path: str | os.PathLike, algo: str | None = None) -> BaseAlgorithm:
+    """Load an SB3 expert on CPU after checking the file (SB3 unpickles parts of it)."""
+    data = check_sb3_zip(path)
+    algo = algo or infer_algo(data)
+    if algo not in ALGOS:
+        raise UserError(f"unknown algorithm {algo!r}; choose one of: {', '.join(ALGOS)}")
+    try:
+        return ALGOS[algo].load(str(path), device="cpu")
+    except (KeyError, ValueError, RuntimeError, zipfile.BadZipFile) as e:
+        raise ArtifactError(f"{path}: cannot load as a {algo.upper()} model ({e})") from e
+
+
+def critic_values(model: BaseAlgorithm, obs: np.ndarray) -> np.ndarray:
+    """The expert's state-value estimate V(s): the value head, or max_a Q(s, a) for DQN."""
+    policy = model.policy
+    obs_th, _ = policy.obs_to_tensor(obs)
+    with th.no_grad():
+        if isinstance(model, DQN):
+            values = policy.q_net(obs_th).max(dim=1).values
+        else:
+            values = policy.predict_values(obs_th).squeeze(-1)
+    return values.cpu().numpy().astype(np.float64)

@@ -1,0 +1,72 @@
+"""An MLP reward net over (state, next state) for low-dimensional Box observations.
+
+Inputs are rescaled to [-1, 1] with the bounds of the observation space (fixed,
+not learned), because MountainCar's velocity (|v| <= 0.07) would otherwise be
+invisible next to its position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from imitation.rewards.reward_nets import RewardNet
+
+from reward_preprocessing.errors import UserError
+from reward_preprocessing.rewards.registry import register_reward_net
+
+
+def _box_scaling(space: spaces.Box) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and half-width of each bounded dimension (0 and 1 where unbounded)."""
+    low, high = space.low.astype(np.float64).ravel(), space.high.astype(np.float64).ravel()
+    bounded = np.isfinite(low) & np.isfinite(high) & (high > low)
+    centre = np.where(bounded, (low + high) / 2, 0.0)
+    half = np.where(bounded, (high - low) / 2, 1.0)
+    return centre, half
+
+
+@register_reward_net
+class MlpRewardNet(RewardNet):
+    """r(s, [a,] s') = MLP([scale(s), scale(s'), [onehot(a)]]).
+
+    Args:
+        hid_sizes: widths of the hidden layers (ReLU).
+        use_action: also feed the one-hot action.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        hid_sizes: Sequence[int] = (64, 64),
+        use_action: bool = False,
+    ) -> None:
+        if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) != 1:
+            raise UserError(f"MlpRewardNet needs a flat Box observation space, got {observation_space}")
+        if use_action and not isinstance(action_space, spaces.Discrete):
+            raise UserError("MlpRewardNet with use_action needs a Discrete action space")
+        super().__init__(observation_space, action_space, normalize_images=False)
+        self.hid_sizes = [int(h) for h in hid_sizes]
+        self.use_action = bool(use_action)
+        centre, half = _box_scaling(observation_space)
+        self.register_buffer("centre", th.as_tensor(centre, dtype=th.float32), persistent=False)
+        self.register_buffer("half_width", th.as_tensor(half, dtype=th.float32), persistent=False)
+        in_size = 2 * observation_space.shape[0] + (int(action_space.n) if self.use_action else 0)
+        layers: list[th.nn.Module] = []
+        for width in self.hid_sizes:
+            layers += [th.nn.Linear(in_size, width), th.nn.ReLU()]
+            in_size = width
+        layers.append(th.nn.Linear(in_size, 1))
+        self.mlp = th.nn.Sequential(*layers)
+
+    def spec_kwargs(self) -> dict[str, Any]:
+        return {"hid_sizes": self.hid_sizes, "use_action": self.use_action}
+
+    def forward(self, state: th.Tensor, action: th.Tensor, next_state: th.Tensor, done: th.Tensor) -> th.Tensor:
+        inputs = [(state.float() - self.centre) / self.half_width, (next_state.float() - self.centre) / self.half_width]
+        if self.use_action:
+            inputs.append(action.float())
+        return self.mlp(th.cat(inputs, dim=1)).squeeze(1)

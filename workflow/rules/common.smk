@@ -1,0 +1,148 @@
+# Shared setup: config loading and validation, wildcard constraints, code versions and target lists.
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import jsonschema
+import yaml
+from snakemake.exceptions import WorkflowError
+
+
+configfile: "config/config.yaml"
+
+# Front page of `snakemake --report results/report.html`; figures carry their own captions (workflow/report/).
+report: "../report/workflow.rst"
+
+
+def _validate_config(cfg):
+    """Check the config against the schema and stop with one line naming the bad key."""
+    schema = yaml.safe_load(Path(workflow.basedir, "workflow/schemas/config.schema.yaml").read_text())
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(cfg))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise WorkflowError(f"invalid config at {where}: {error.message}")
+
+
+_validate_config(config)
+
+# The interpreter running Snakemake also runs the scripts, so a venv or conda env just works.
+PYTHON = sys.executable
+
+# Between-workflow output cache of the rules marked `cache: True` (turned on by `cache:` in profiles/default):
+# inside the project unless SNAKEMAKE_OUTPUT_CACHE names another place, e.g. a disk shared by a cluster's nodes.
+# Set here because a profile cannot set environment variables and Snakemake reads this one only after parsing.
+os.environ.setdefault("SNAKEMAKE_OUTPUT_CACHE", str(Path(workflow.basedir, ".cache", "snakemake")))
+Path(os.environ["SNAKEMAKE_OUTPUT_CACHE"]).mkdir(parents=True, exist_ok=True)
+
+
+def cache_key(wildcards):
+    """The job's wildcard values, a param of every cached rule (`params: cache_key=cache_key`).
+
+    Snakemake's cache key hashes a rule's command template, params, source inputs and upstream jobs, but not
+    its wildcards: without this, two jobs of a rule without inputs (maze4 and maze10 ground truth) or with the
+    same input (two objectives of one model) share one cache entry and the second gets the first's files.
+    """
+    return dict(wildcards.items())
+
+MAZES = ["maze4", "maze10", "keymaze6", "keymaze10"]
+REWARDS = ["goal", "path"]
+SHAPINGS = ["unshaped", "dense", "antidense", "random"]
+OBJECTIVES = ["sparse_l1", "smooth_l1", "sparse_log", "smooth_log"]
+# Columns of each heatmap mode after the unmodified reward (DESIGN.md).
+HEATMAP_MODES = {
+    "default": ["sparse_l1", "smooth_log"],
+    "l1": ["sparse_l1", "smooth_l1"],
+    "log": ["sparse_log", "smooth_log"],
+}
+
+
+wildcard_constraints:
+    maze="|".join(MAZES),
+    reward="|".join(REWARDS),
+    shaping="|".join(SHAPINGS),
+    objective="|".join(OBJECTIVES),
+    mode="|".join(HEATMAP_MODES),
+    source="ground_truth|learned",
+
+
+def _check_choice(target, kind, value, choices):
+    if value not in choices:
+        raise WorkflowError(f"target {target}: unknown {kind} {value!r}; choose one of: {', '.join(choices)}")
+
+
+def _check_maze_run(target, name):
+    """Check a `{maze}_{reward}_{shaping}` path segment."""
+    parts = name.split("_")
+    if len(parts) != 3:
+        raise WorkflowError(f"target {target}: expected {{maze}}_{{reward}}_{{shaping}}, got {name!r}")
+    for kind, value, choices in zip(("maze", "reward", "shaping"), parts, (MAZES, REWARDS, SHAPINGS)):
+        _check_choice(target, kind, value, choices)
+
+
+def _check_targets(targets):
+    """Reject unknown mazes, rewards, shapings, objectives or modes in requested targets with one clear line.
+
+    Without this, Snakemake only says that no rule produces the file.
+    """
+    for target in targets:
+        path = Path(target)
+        parts = path.parts
+        if len(parts) == 3 and parts[:2] == ("results", "heatmaps") and "." in parts[2]:
+            stem = parts[2].split(".")[0]
+            maze, *rest = stem.split("_")
+            _check_choice(target, "maze", maze, MAZES)
+            if rest and rest != ["learned"]:
+                if len(rest) != 2:
+                    raise WorkflowError(
+                        f"target {target}: expected results/heatmaps/{{maze}}[_{{reward}}_{{mode}}].png"
+                    )
+                _check_choice(target, "reward", rest[0], REWARDS)
+                _check_choice(target, "mode", rest[1], list(HEATMAP_MODES))
+        elif len(parts) >= 4 and parts[:2] in (("results", "preprocessed"), ("results", "reward_models")):
+            _check_maze_run(target, parts[3])
+            if parts[1] == "preprocessed" and len(parts) >= 5:
+                _check_choice(target, "objective", parts[4], OBJECTIVES)
+
+
+def code_version(*paths):
+    """Hash of the library code a rule runs, passed as a param so that editing it reruns the rule.
+
+    Snakemake's own code trigger only sees the rule's shell string, not the
+    script or library behind it; this makes that dependency explicit.
+    """
+    digest = hashlib.sha256()
+    for path in paths:
+        root = Path(workflow.basedir, path)
+        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+        for f in files:
+            digest.update(str(f.relative_to(workflow.basedir)).encode())
+            digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+# Modules every rule touching reward models relies on.
+CORE_CODE = [
+    "reward_preprocessing/__init__.py",
+    "reward_preprocessing/errors.py",
+    "reward_preprocessing/artifacts.py",
+    "reward_preprocessing/rewards",
+    "reward_preprocessing/envs",
+]
+
+
+def heatmap_columns(mode):
+    return HEATMAP_MODES[mode]
+
+
+def default_targets():
+    """Every figure of the configured grid: the main figure per maze and the full heatmap grid."""
+    targets = []
+    for maze in config["mazes"]:
+        if "goal" in config["rewards"]:
+            targets += [f"results/heatmaps/{maze}.{ext}" for ext in ("png", "pdf", "html")]
+        for reward in config["rewards"]:
+            for mode in config["heatmap_modes"]:
+                targets += [f"results/heatmaps/{maze}_{reward}_{mode}.{ext}" for ext in ("png", "pdf", "html")]
+    return targets

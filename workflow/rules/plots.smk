@@ -1,0 +1,104 @@
+# Figures: gridworld reward heatmaps (PNG, PDF and interactive HTML).
+
+
+def heatmap_inputs(source):
+    """Input function: the preprocessed directories of every shaping and column of a heatmap."""
+
+    def inputs(wildcards):
+        reward = getattr(wildcards, "reward", "goal")
+        mode = getattr(wildcards, "mode", "default")
+        return [
+            f"results/preprocessed/{source}/{wildcards.maze}_{reward}_{shaping}/{objective}"
+            for shaping in config["shapings"]
+            for objective in heatmap_columns(mode)
+        ]
+
+    return inputs
+
+
+HEATMAP_CODE = code_version(*CORE_CODE, "reward_preprocessing/plotting", "scripts/plot_heatmap.py")
+
+
+# The plotly library, written once and shared by every interactive figure.
+rule plotly_js:
+    output:
+        "results/plotly.min.js",
+    params:
+        code=code_version("scripts/write_plotlyjs.py"),
+    cache: True
+    shell:
+        "{PYTHON} scripts/write_plotlyjs.py --out {output}"
+
+
+# The full heatmap grid of one maze, reward and column mode: rows = shapings, columns = objectives.
+rule heatmap_grid:
+    input:
+        runs=heatmap_inputs("ground_truth"),
+        plotlyjs=rules.plotly_js.output,
+    output:
+        # Named rather than multiext(), so that only the PNG goes into the report (`snakemake --report`).
+        png=report(
+            "results/heatmaps/{maze}_{reward}_{mode}.png",
+            caption="../report/heatmap_grid.rst",
+            category="Maze heatmaps",
+            subcategory="{maze}",
+            labels={"maze": "{maze}", "reward": "{reward}", "columns": "{mode}"},
+        ),
+        pdf="results/heatmaps/{maze}_{reward}_{mode}.pdf",
+        html="results/heatmaps/{maze}_{reward}_{mode}.html",
+    params:
+        shapings=config["shapings"],
+        columns=lambda wc: heatmap_columns(wc.mode),
+        code=HEATMAP_CODE,
+        cache_key=cache_key,
+    log:
+        "results/logs/heatmaps/{maze}_{reward}_{mode}.log",
+    cache: True
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "{PYTHON} scripts/plot_heatmap.py --maze {wildcards.maze} --rows {params.shapings}"
+        " --columns {params.columns} --runs {input.runs} --title '{wildcards.maze}, {wildcards.reward} reward'"
+        " --out results/heatmaps/{wildcards.maze}_{wildcards.reward}_{wildcards.mode} 2>&1 | tee {log}"
+
+
+# The paper's main figure for a maze: the goal-reward grid in the default columns
+# (unmodified, sparse_l1, smooth_log), under the short name the paper's readers look for.
+rule heatmap_main:
+    input:
+        multiext("results/heatmaps/{maze}_goal_default", ".png", ".pdf", ".html"),
+    output:
+        png=report(
+            "results/heatmaps/{maze}.png",
+            caption="../report/heatmap_main.rst",
+            category="Main figures",
+            labels={"maze": "{maze}"},
+        ),
+        pdf="results/heatmaps/{maze}.pdf",
+        html="results/heatmaps/{maze}.html",
+    params:
+        cache_key=cache_key,
+    cache: True
+    shell:
+        "for ext in png pdf html; do cp results/heatmaps/{wildcards.maze}_goal_default.$ext"
+        " results/heatmaps/{wildcards.maze}.$ext; done"
+
+
+def _explain_bad_target(wildcards):
+    """Input function of the catch-all rule: say which part of the target is unknown."""
+    _check_targets([f"results/{wildcards.path}"])
+    raise WorkflowError(f"no rule produces results/{wildcards.path}; see the targets listed in README.md")
+
+
+# Catch-all for misspelt targets under results/: fails before any job runs, naming the unknown part.
+rule unknown_target:
+    input:
+        _explain_bad_target,
+    output:
+        "results/{path}",
+    shell:
+        "false"
+
+
+ruleorder: heatmap_main > heatmap_grid > unknown_target
