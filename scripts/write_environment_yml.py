@@ -22,7 +22,6 @@ def render(pins: list[str]) -> str:
         "  - pip",
         "  - pip:",
         *[f"      - {pin}" for pin in pins],
-        "      - -e .",
     ]
     return "\n".join(lines) + "\n"
 

@@ -73,7 +73,7 @@ def default_centre(column: str) -> bool:
     return not column.startswith("sparse")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: fields hold arrays, compare by identity
 class HeatmapGrid:
     """A grid of reward panels over one maze: rows (e.g. shapings) x columns (e.g. objectives).
 
@@ -156,7 +156,7 @@ class HeatmapGrid:
         return largest if largest > 0 else 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PanelGeometry:
     """Polygons of one panel in data units (x right, y down, one unit per cell), shared by all panels.
 
@@ -296,7 +296,7 @@ def _colour_map() -> Colormap:
 
 # ---------------------------------------------------------------- matplotlib (PNG, PDF)
 
-_RC = {"pdf.fonttype": 42, "font.family": "DejaVu Sans"}
+_RC = {"font.family": "DejaVu Sans"}
 
 
 def build_figure(grid: HeatmapGrid, dpi: int = DPI) -> Figure:
@@ -317,15 +317,23 @@ def build_figure(grid: HeatmapGrid, dpi: int = DPI) -> Figure:
                 # Edges in the face colour close the anti-aliasing seams between neighbouring triangles.
                 ax.add_collection(
                     PolyCollection(
-                        geo.triangles, array=flat[geo.triangle_index], cmap=cmap, norm=norm,
-                        edgecolors="face", linewidths=0.3,
+                        geo.triangles,
+                        array=flat[geo.triangle_index],
+                        cmap=cmap,
+                        norm=norm,
+                        edgecolors="face",
+                        linewidths=0.3,
                     )
                 )
                 ax.add_collection(LineCollection(segments, colors="0.55", linewidths=0.5))
                 ax.add_collection(
                     PolyCollection(
-                        geo.circles, array=flat[geo.circle_index], cmap=cmap, norm=norm,
-                        edgecolors="0.45", linewidths=0.35,
+                        geo.circles,
+                        array=flat[geo.circle_index],
+                        cmap=cmap,
+                        norm=norm,
+                        edgecolors="0.45",
+                        linewidths=0.35,
                     )
                 )
                 ax.set_xlim(-PAD, geo.width + PAD)
@@ -334,18 +342,33 @@ def build_figure(grid: HeatmapGrid, dpi: int = DPI) -> Figure:
 
         for r, label in enumerate(grid.row_labels):
             _, y0, _, h = lay.panels[r, 0]
-            fig.text(lay.row_label_x, y0 + h / 2, display_name(label), rotation=90, ha="center", va="center",
-                     fontsize=10)
+            fig.text(
+                lay.row_label_x, y0 + h / 2, display_name(label), rotation=90, ha="center", va="center", fontsize=10
+            )
         for c, label in enumerate(grid.col_labels):
             x0, _, w, _ = lay.panels[0, c]
-            fig.text(x0 + w / 2, lay.col_title_y, display_name(label), ha="center", va="center", fontsize=10,
-                     fontweight="bold")
+            fig.text(
+                x0 + w / 2,
+                lay.col_title_y,
+                display_name(label),
+                ha="center",
+                va="center",
+                fontsize=10,
+                fontweight="bold",
+            )
             if geo.halves == 2:
                 rule_y = lay.half_label_y + lay.half_rule_dy
                 fig.add_artist(Line2D([x0, x0 + w], [rule_y, rule_y], color="0.6", linewidth=0.6))
                 for half, name in enumerate(KEY_HALF_NAMES):
-                    fig.text(lay.half_label_x(geo, c, half), lay.half_label_y, name, ha="center", va="center",
-                             fontsize=8, color="0.25")
+                    fig.text(
+                        lay.half_label_x(geo, c, half),
+                        lay.half_label_y,
+                        name,
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="0.25",
+                    )
         if grid.title:
             fig.text(0.5, lay.title_y, grid.title, ha="center", va="center", fontsize=12)
 
@@ -460,10 +483,16 @@ def build_plotly_figure(grid: HeatmapGrid) -> dict:
             x0, y0, w, h = (float(v) for v in lay.panels[r, c])
             axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
             layout[f"xaxis{suffix}"] = {
-                "domain": [x0, x0 + w], "range": [-PAD, geo.width + PAD], "visible": False, "anchor": f"y{suffix}",
+                "domain": [x0, x0 + w],
+                "range": [-PAD, geo.width + PAD],
+                "visible": False,
+                "anchor": f"y{suffix}",
             }
             layout[f"yaxis{suffix}"] = {
-                "domain": [y0, y0 + h], "range": [geo.height + PAD, -PAD], "visible": False, "anchor": f"x{suffix}",
+                "domain": [y0, y0 + h],
+                "range": [geo.height + PAD, -PAD],
+                "visible": False,
+                "anchor": f"x{suffix}",
                 "scaleanchor": f"x{suffix}",
             }
             flat = shown[r, c].reshape(-1)
@@ -476,31 +505,69 @@ def build_plotly_figure(grid: HeatmapGrid) -> dict:
                 for k, rgba in enumerate(unique):
                     xs, ys = _polygon_path(polygons[which.reshape(-1) == k])
                     fill = _rgb(rgba)
-                    traces.append({
-                        "type": "scatter", "mode": "lines", "x": xs, "y": ys, "fill": "toself", "fillcolor": fill,
-                        "line": edge or {"color": fill, "width": 0.5}, "hoverinfo": "skip", **axes,
-                    })
+                    traces.append(
+                        {
+                            "type": "scatter",
+                            "mode": "lines",
+                            "x": xs,
+                            "y": ys,
+                            "fill": "toself",
+                            "fillcolor": fill,
+                            "line": edge or {"color": fill, "width": 0.5},
+                            "hoverinfo": "skip",
+                            **axes,
+                        }
+                    )
                 if edge is None:  # cell borders above the triangles, below the circles
-                    traces.append({
-                        "type": "scatter", "mode": "lines", "x": grid_x, "y": grid_y, "line": grey_line,
-                        "hoverinfo": "skip", **axes,
-                    })
+                    traces.append(
+                        {
+                            "type": "scatter",
+                            "mode": "lines",
+                            "x": grid_x,
+                            "y": grid_y,
+                            "line": grey_line,
+                            "hoverinfo": "skip",
+                            **axes,
+                        }
+                    )
             index = np.concatenate([geo.triangle_index, geo.circle_index])
             centres = np.round(np.concatenate([tri_centres, circle_centres]), 4)
-            traces.append({
-                "type": "scatter", "mode": "markers", "x": centres[:, 0].tolist(), "y": centres[:, 1].tolist(),
-                "marker": {"size": marker_px, "color": np.round(flat[index], 6).tolist(), "coloraxis": "coloraxis",
-                           "opacity": 0},
-                "text": _hover_texts(grid, r, c, index), "hoverinfo": "text", **axes,
-            })
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "x": centres[:, 0].tolist(),
+                    "y": centres[:, 1].tolist(),
+                    "marker": {
+                        "size": marker_px,
+                        "color": np.round(flat[index], 6).tolist(),
+                        "coloraxis": "coloraxis",
+                        "opacity": 0,
+                    },
+                    "text": _hover_texts(grid, r, c, index),
+                    "hoverinfo": "text",
+                    **axes,
+                }
+            )
 
     annotations = layout["annotations"]
     font_px = PX_PER_INCH / 72
 
     def note(text: str, x: float, y: float, size: float, colour: str = "black", **kw: object) -> None:
-        annotations.append({"text": text, "x": x, "y": y, "xref": "paper", "yref": "paper", "showarrow": False,
-                            "xanchor": "center", "yanchor": "middle",
-                            "font": {"size": size * font_px, "color": colour}, **kw})
+        annotations.append(
+            {
+                "text": text,
+                "x": x,
+                "y": y,
+                "xref": "paper",
+                "yref": "paper",
+                "showarrow": False,
+                "xanchor": "center",
+                "yanchor": "middle",
+                "font": {"size": size * font_px, "color": colour},
+                **kw,
+            }
+        )
 
     for r, label in enumerate(grid.row_labels):
         _, y0, _, h = lay.panels[r, 0]
@@ -510,10 +577,18 @@ def build_plotly_figure(grid: HeatmapGrid) -> dict:
         note(f"<b>{display_name(label)}</b>", float(x0 + w / 2), lay.col_title_y, 10)
         if geo.halves == 2:
             rule_y = lay.half_label_y + lay.half_rule_dy
-            layout.setdefault("shapes", []).append({
-                "type": "line", "xref": "paper", "yref": "paper", "x0": float(x0), "x1": float(x0 + w),
-                "y0": rule_y, "y1": rule_y, "line": {"color": "rgb(153,153,153)", "width": 0.8},
-            })
+            layout.setdefault("shapes", []).append(
+                {
+                    "type": "line",
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x0": float(x0),
+                    "x1": float(x0 + w),
+                    "y0": rule_y,
+                    "y1": rule_y,
+                    "line": {"color": "rgb(153,153,153)", "width": 0.8},
+                }
+            )
             for half, name in enumerate(KEY_HALF_NAMES):
                 note(name, lay.half_label_x(geo, c, half), lay.half_label_y, 8, colour="rgb(64,64,64)")
     if grid.title:
@@ -536,8 +611,12 @@ def save_heatmap_html(
     import plotly.io as pio
 
     html = pio.to_html(
-        build_plotly_figure(grid), include_plotlyjs=include_plotlyjs, div_id=div_id, full_html=True,
-        validate=False, config={"displaylogo": False, "responsive": False},
+        build_plotly_figure(grid),
+        include_plotlyjs=include_plotlyjs,
+        div_id=div_id,
+        full_html=True,
+        validate=False,
+        config={"displaylogo": False, "responsive": False},
     )
     with atomic_path(html_path) as tmp:
         tmp.write_text(html, encoding="utf-8")

@@ -39,9 +39,7 @@ def _finite(text: str, name: str, where: str) -> float:
     return value
 
 
-def load_rewards_csv(
-    path: str | os.PathLike, num_states: int, num_actions: int
-) -> tuple[np.ndarray, np.ndarray]:
+def load_rewards_csv(path: str | os.PathLike, num_states: int, num_actions: int) -> tuple[np.ndarray, np.ndarray]:
     """Read a ``rewards.csv`` (DESIGN.md contract) into (S, A) arrays ``(original, preprocessed)``.
 
     Every (state, action) pair must appear exactly once: a blocked move still has a
@@ -91,3 +89,13 @@ def load_rewards_csv(
             f"expected {num_states} states x {num_actions} actions"
         )
     return original, preprocessed
+
+
+def load_panel_rewards(path: str | os.PathLike, column: str, num_states: int, num_actions: int) -> np.ndarray:
+    """The (S, A) rewards a heatmap column shows: ``original`` for "unmodified", else ``preprocessed``.
+
+    Every objective's ``rewards.csv`` of a model carries the same original reward, so the
+    "unmodified" column can be read from any of them.
+    """
+    original, preprocessed = load_rewards_csv(path, num_states, num_actions)
+    return original if column == "unmodified" else preprocessed

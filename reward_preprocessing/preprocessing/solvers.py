@@ -34,8 +34,13 @@ import scipy.sparse as sp
 import torch as th
 
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.preprocessing.objectives import check_objective, is_log, is_smooth, objective_torch
-from reward_preprocessing.preprocessing.objectives import objective_value
+from reward_preprocessing.preprocessing.objectives import (
+    check_objective,
+    is_log,
+    is_smooth,
+    objective_torch,
+    objective_value,
+)
 from reward_preprocessing.preprocessing.tabular import Solution, TabularProblem
 
 SOLVERS = ("lp", "mm", "adam")
@@ -183,6 +188,7 @@ def _new_highs() -> highspy.Highs:
         ("output_flag", False),
         ("solver", "simplex"),
         ("random_seed", 0),
+        ("presolve", "off"),
         ("primal_feasibility_tolerance", 1e-9),
         ("dual_feasibility_tolerance", 1e-9),
     ):

@@ -21,20 +21,35 @@ def _validate_config(cfg):
     schema = yaml.safe_load(Path(workflow.basedir, "workflow/schemas/config.schema.yaml").read_text())
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(cfg))
     if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         raise WorkflowError(f"invalid config at {where}: {error.message}")
 
 
 _validate_config(config)
 
-# The interpreter running Snakemake also runs the scripts, so a venv or conda env just works.
-PYTHON = sys.executable
+# The interpreter running Snakemake also runs the scripts (its directory goes first on PATH, so `python` in a
+# shell command is that one: a venv works without activation), and the library is importable from this
+# checkout without installing it. Jobs on a cluster parse this file again, so they get the same environment.
+PYTHON = "python"
+# With --use-conda every job runs in the environment pinned by requirements.lock.
+CONDA_ENV = "../../environment.yml"
+os.environ.update(
+    PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])),
+)
 
 # Between-workflow output cache of the rules marked `cache: True` (turned on by `cache:` in profiles/default):
 # inside the project unless SNAKEMAKE_OUTPUT_CACHE names another place, e.g. a disk shared by a cluster's nodes.
 # Set here because a profile cannot set environment variables and Snakemake reads this one only after parsing.
 os.environ.setdefault("SNAKEMAKE_OUTPUT_CACHE", str(Path(workflow.basedir, ".cache", "snakemake")))
 Path(os.environ["SNAKEMAKE_OUTPUT_CACHE"]).mkdir(parents=True, exist_ok=True)
+
+
+# Rerun policy. A job reruns when its params (config values and the `code` hash below), command, set of inputs
+# or software environment change, and whenever a job upstream of it reruns. On modification times Snakemake
+# falls back to checksums for files up to 1 MB, so touching an unchanged file reruns nothing; directories and
+# larger files have no checksum, so rules mark such inputs made by other rules `ancient(...)`: then a touch
+# reruns nothing, while a real change still arrives through the upstream job's own triggers.
 
 
 def cache_key(wildcards):
@@ -130,6 +145,27 @@ CORE_CODE = [
     "reward_preprocessing/rewards",
     "reward_preprocessing/envs",
 ]
+
+
+def heatmap_inputs(source):
+    """Input function: the preprocessed directories of every shaping and column of a heatmap."""
+
+    def inputs(wildcards):
+        reward = getattr(wildcards, "reward", "goal")
+        mode = getattr(wildcards, "mode", "default")
+        return [
+            f"results/preprocessed/{source}/{wildcards.maze}_{reward}_{shaping}/{objective}"
+            for shaping in config["shapings"]
+            for objective in heatmap_columns(mode)
+        ]
+
+    return inputs
+
+
+def _explain_bad_target(wildcards):
+    """Input function of the catch-all rule: say which part of the target is unknown."""
+    _check_targets([f"results/{wildcards.path}"])
+    raise WorkflowError(f"no rule produces results/{wildcards.path}; see the targets listed in README.md")
 
 
 def heatmap_columns(mode):

@@ -1,21 +1,6 @@
 # Figures: gridworld reward heatmaps (PNG, PDF and interactive HTML).
 
 
-def heatmap_inputs(source):
-    """Input function: the preprocessed directories of every shaping and column of a heatmap."""
-
-    def inputs(wildcards):
-        reward = getattr(wildcards, "reward", "goal")
-        mode = getattr(wildcards, "mode", "default")
-        return [
-            f"results/preprocessed/{source}/{wildcards.maze}_{reward}_{shaping}/{objective}"
-            for shaping in config["shapings"]
-            for objective in heatmap_columns(mode)
-        ]
-
-    return inputs
-
-
 HEATMAP_CODE = code_version(*CORE_CODE, "reward_preprocessing/plotting", "scripts/plot_heatmap.py")
 
 
@@ -25,9 +10,13 @@ rule plotly_js:
         "results/plotly.min.js",
     params:
         code=code_version("scripts/write_plotlyjs.py"),
+    log:
+        "results/logs/plotly_js.log",
     cache: True
+    conda:
+        CONDA_ENV
     shell:
-        "{PYTHON} scripts/write_plotlyjs.py --out {output}"
+        "python scripts/write_plotlyjs.py --out {output} 2>&1 | tee {log}"
 
 
 # The full heatmap grid of one maze, reward and column mode: rows = shapings, columns = objectives.
@@ -54,11 +43,13 @@ rule heatmap_grid:
     log:
         "results/logs/heatmaps/{maze}_{reward}_{mode}.log",
     cache: True
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=2000,
         runtime=10,
     shell:
-        "{PYTHON} scripts/plot_heatmap.py --maze {wildcards.maze} --rows {params.shapings}"
+        "python scripts/plot_heatmap.py --maze {wildcards.maze} --rows {params.shapings}"
         " --columns {params.columns} --runs {input.runs} --title '{wildcards.maze}, {wildcards.reward} reward'"
         " --out results/heatmaps/{wildcards.maze}_{wildcards.reward}_{wildcards.mode} 2>&1 | tee {log}"
 
@@ -80,15 +71,11 @@ rule heatmap_main:
     params:
         cache_key=cache_key,
     cache: True
+    conda:
+        CONDA_ENV
     shell:
         "for ext in png pdf html; do cp results/heatmaps/{wildcards.maze}_goal_default.$ext"
         " results/heatmaps/{wildcards.maze}.$ext; done"
-
-
-def _explain_bad_target(wildcards):
-    """Input function of the catch-all rule: say which part of the target is unknown."""
-    _check_targets([f"results/{wildcards.path}"])
-    raise WorkflowError(f"no rule produces results/{wildcards.path}; see the targets listed in README.md")
 
 
 # Catch-all for misspelt targets under results/: fails before any job runs, naming the unknown part.
@@ -97,6 +84,10 @@ rule unknown_target:
         _explain_bad_target,
     output:
         "results/{path}",
+    log:
+        "results/logs/unknown_target/{path}.log",
+    conda:
+        CONDA_ENV
     shell:
         "false"
 

@@ -16,9 +16,11 @@ rule preprocess_tabular:
     log:
         "results/logs/preprocess/{source}/{maze}_{reward}_{shaping}_{objective}.log",
     cache: True
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=2000,
         runtime=30,
     shell:
-        "{PYTHON} scripts/preprocess_tabular.py --model {input.model} --objective {wildcards.objective}"
+        "python scripts/preprocess_tabular.py --model {input.model} --objective {wildcards.objective}"
         " --solver {params.solver} --gamma {params.gamma} --out {output.out} 2>&1 | tee {log}"

@@ -13,10 +13,12 @@ rule ground_truth_reward:
     log:
         "results/logs/ground_truth/{maze}_{reward}_{shaping}.log",
     cache: True
+    conda:
+        CONDA_ENV
     resources:
         mem_mb=1000,
         runtime=5,
     shell:
-        "{PYTHON} scripts/make_ground_truth.py --maze {wildcards.maze} --reward {wildcards.reward}"
+        "python scripts/make_ground_truth.py --maze {wildcards.maze} --reward {wildcards.reward}"
         " --shaping {wildcards.shaping} --gamma {params.gamma} --shaping-seed {params.seed}"
         " --out {output.model} 2>&1 | tee {log}"

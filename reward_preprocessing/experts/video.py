@@ -1,0 +1,50 @@
+"""Videos of a policy playing, so that one can see an expert really solves its task."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import reward_preprocessing.envs  # noqa: F401  (registers the envs)
+from reward_preprocessing.artifacts import atomic_path
+from reward_preprocessing.errors import UserError
+from reward_preprocessing.experts.evaluation import Policy, unshaped_kwargs
+
+
+def policy_frames(policy: Policy, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int) -> list[np.ndarray]:
+    """RGB frames of `episodes` episodes (reset with seeds ``seed + i``), first frame included."""
+    env = gym.make(env_id, render_mode="rgb_array", **unshaped_kwargs(env_kwargs))
+    frames = []
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed + i)
+        frames.append(env.render())
+        done = False
+        while not done:
+            action, _ = policy.predict(obs, deterministic=True)
+            obs, _, terminated, truncated, _ = env.step(int(np.asarray(action).item()))
+            frames.append(env.render())
+            done = terminated or truncated
+    env.close()
+    return frames
+
+
+def write_video(frames: list[np.ndarray], path: str | os.PathLike, fps: int = 30) -> None:
+    """Write an mp4 (H.264 via imageio-ffmpeg) or a GIF, chosen by the suffix; atomically."""
+    import imageio.v2 as imageio  # imported here: only this function needs it
+
+    path = Path(path)
+    if not frames:
+        raise UserError("no frames to write")
+    with atomic_path(path) as tmp:
+        if path.suffix == ".gif":
+            imageio.mimsave(tmp, frames, duration=1000 / fps, loop=0)
+        elif path.suffix == ".mp4":
+            # Frames of odd size are padded by ffmpeg's macro-block rounding; keep it quiet and deterministic.
+            imageio.mimsave(tmp, frames, fps=fps, codec="libx264", macro_block_size=16,
+                            ffmpeg_params=["-threads", "1", "-fflags", "+bitexact"], ffmpeg_log_level="error")
+        else:
+            raise UserError(f"{path}: unsupported video format; use .mp4 or .gif")

@@ -1,0 +1,411 @@
+"""Tabular maze reward models learned from synthetic preference comparisons.
+
+Uses `imitation`'s preference comparisons (DRLHP, Christiano et al. 2017): pairs
+of trajectory fragments are labelled by a Boltzmann-rational synthetic teacher
+comparing their *shaped* ground-truth returns (`SyntheticGatherer`), and a
+`TabularRewardNet` is fit to the labels by cross-entropy (`BasicRewardTrainer`).
+
+Two trajectory generators (``PreferenceSettings.generator``):
+
+- ``agent`` (the paper): imitation's `AgentTrainer`, a PPO agent trained on
+  the learned reward between rounds of comparisons.
+- ``exploratory`` (the `fast` preset): a fixed mixture of the uniform random
+  policy and the ground-truth optimal policy, see `ExploratoryGenerator`.
+
+Everything is seeded and runs on one torch thread, so the same settings give
+byte-identical weights.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import logging
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch as th
+from imitation.algorithms import preference_comparisons as pc
+from imitation.data.types import TrajectoryWithRew, TrajectoryWithRewPair
+from imitation.util import logger as imit_logger
+from tqdm.auto import tqdm
+
+from reward_preprocessing.envs.maze import REWARDS, SHAPINGS, TabularModel, check_choice, env_id, layout_from_name
+from reward_preprocessing.errors import UserError
+from reward_preprocessing.experts.value_iteration import value_iteration
+from reward_preprocessing.rewards.ground_truth import make_maze
+from reward_preprocessing.rewards.tabular import TabularRewardNet
+from reward_preprocessing.training.tabular_metrics import compare_with_ground_truth
+
+log = logging.getLogger(__name__)
+
+GENERATORS = ("exploratory", "agent")
+
+
+@dataclass(frozen=True)
+class PreferenceSettings:
+    """Every knob of one preference-comparisons run (defaults: imitation's script defaults).
+
+    Attributes:
+        generator: ``exploratory`` (fixed mixture policy) or ``agent`` (PPO on the learned reward).
+        comparisons: total number of preference comparisons.
+        fragment_length: transitions per fragment.
+        iterations: rounds of (sample, label, train reward[, train agent]).
+        timesteps: total PPO steps (``agent`` only).
+        initial_comparison_frac: share of the comparisons gathered before the first round.
+        initial_epoch_multiplier: extra reward-training epochs on that first batch.
+        epochs: reward-training epochs over the whole dataset per round.
+        batch_size: comparisons per reward-gradient step.
+        lr: AdamW learning rate of the reward table.
+        weight_decay: AdamW weight decay (pulls rarely seen transitions to 0).
+        transition_oversampling: transitions sampled per transition that ends up in a fragment.
+        temperature: Boltzmann temperature of the synthetic teacher.
+        sample_preferences: label 0/1 by sampling (True) or give the teacher's probability.
+        random_prob: ``exploratory``: probability of a uniformly random action.
+        exploration_frac: ``agent``: share of sampled steps from imitation's exploration wrapper.
+        ppo_envs, ppo_n_steps, ppo_batch_size, ppo_epochs, ppo_lr, ppo_ent_coef: PPO (``agent`` only).
+        seed: seeds numpy, torch and the env.
+    """
+
+    generator: str = "agent"
+    comparisons: int = 5000
+    fragment_length: int = 100
+    iterations: int = 5
+    timesteps: int = 1_000_000
+    initial_comparison_frac: float = 0.1
+    initial_epoch_multiplier: float = 200.0
+    epochs: int = 3
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    transition_oversampling: float = 1.0
+    temperature: float = 1.0
+    sample_preferences: bool = True
+    random_prob: float = 0.5
+    exploration_frac: float = 0.0
+    ppo_envs: int = 8
+    ppo_n_steps: int = 256
+    ppo_batch_size: int = 64
+    ppo_epochs: int = 10
+    ppo_lr: float = 3e-4
+    ppo_ent_coef: float = 0.0
+    seed: int = 0
+
+    def validate(self) -> PreferenceSettings:
+        """Raise `UserError` naming the first invalid setting; return self."""
+        check_choice("generator", self.generator, GENERATORS)
+        positive = ["comparisons", "fragment_length", "iterations", "epochs", "batch_size"]
+        positive += ["ppo_envs", "ppo_n_steps", "ppo_batch_size", "ppo_epochs"]
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise UserError(f"preference setting {name} must be >= 1, got {getattr(self, name)}")
+        for name in ["lr", "initial_epoch_multiplier", "transition_oversampling", "ppo_lr"]:
+            if not getattr(self, name) > 0:
+                raise UserError(f"preference setting {name} must be > 0, got {getattr(self, name)}")
+        for name in ["weight_decay", "temperature", "ppo_ent_coef", "timesteps", "seed"]:
+            if getattr(self, name) < 0:
+                raise UserError(f"preference setting {name} must be >= 0, got {getattr(self, name)}")
+        for name in ["initial_comparison_frac", "random_prob", "exploration_frac"]:
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise UserError(f"preference setting {name} must be in [0, 1], got {getattr(self, name)}")
+        if self.transition_oversampling < 1:
+            raise UserError("preference setting transition_oversampling must be >= 1 (fragments need enough steps)")
+        if int(self.comparisons * self.initial_comparison_frac) < 1:
+            raise UserError("comparisons * initial_comparison_frac must be >= 1: the first round needs comparisons")
+        if self.generator == "agent" and self.timesteps < self.iterations:
+            raise UserError(f"the agent generator needs timesteps >= iterations ({self.iterations})")
+        return self
+
+
+PRESETS: dict[str, PreferenceSettings] = {
+    # Laptop scale: the whole default grid (32 models) in a few minutes on 2 cores.
+    "fast": PreferenceSettings(
+        generator="exploratory",
+        comparisons=2000,
+        fragment_length=4,
+        iterations=2,
+        timesteps=0,
+        initial_epoch_multiplier=5.0,
+        epochs=3,
+        lr=1e-2,
+    ),
+    # The paper's setting (EmptyMaze10: fragments of 4, 5,000 comparisons, 5e5 PPO steps).
+    "paper": PreferenceSettings(generator="agent", comparisons=5000, fragment_length=4, timesteps=500_000),
+}
+
+
+def preference_settings(preset: str = "fast", **overrides: Any) -> PreferenceSettings:
+    """A preset with some fields replaced, validated."""
+    base = PRESETS.get(preset)
+    if base is None:
+        raise UserError(f"unknown preference preset {preset!r}; choose one of: {', '.join(PRESETS)}")
+    known = {f.name for f in dataclasses.fields(PreferenceSettings)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise UserError(f"unknown preference setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return dataclasses.replace(base, **overrides).validate()
+
+
+class ExploratoryGenerator(pc.TrajectoryGenerator):
+    """Whole episodes of a fixed mixture: a uniformly random action with probability
+    `random_prob`, else an optimal action of the ground truth (ties uniformly).
+
+    Why not the paper's agent by default: it costs ~10^5 PPO steps per model to
+    move the data where the reward matters, and its data drifts with the
+    learned reward. The mixture is two orders of magnitude cheaper and better
+    suited to *evaluating* the reward everywhere: the random part reaches every
+    transition (heatmaps show all of them), the optimal part reaches the goal,
+    and in KeyMazes the key, which random walks rarely do within the time limit.
+    Only the choice of states uses the optimal policy; labels still come from
+    the shaped reward alone. Episodes are rolled out on the env's own tabular
+    model (same start distribution, dynamics, reward and time limit as the
+    gymnasium env), vectorized over episodes.
+    """
+
+    def __init__(
+        self,
+        model: TabularModel,
+        horizon: int,
+        random_prob: float,
+        rng: np.random.Generator,
+        custom_logger: imit_logger.HierarchicalLogger | None = None,
+    ) -> None:
+        super().__init__(custom_logger)
+        self.model = model
+        self.horizon = horizon
+        self.random_prob = random_prob
+        self.rng = rng
+        optimal = value_iteration(model.next_state, model.reward, model.gamma).optimal_actions()
+        self._optimal_cdf = np.cumsum(optimal / optimal.sum(axis=1, keepdims=True), axis=1)
+
+    def sample(self, steps: int) -> list[TrajectoryWithRew]:
+        episodes = max(1, -(-steps // self.horizon))
+        m = self.model
+        state = self.rng.choice(m.num_states, size=episodes, p=m.initial)
+        obs, acts = [state], []
+        for _ in range(self.horizon):
+            u = self.rng.random((episodes, 1))
+            optimal = (self._optimal_cdf[state] < u).sum(axis=1).clip(max=m.num_actions - 1)
+            uniform = self.rng.integers(0, m.num_actions, size=episodes)
+            action = np.where(self.rng.random(episodes) < self.random_prob, uniform, optimal)
+            acts.append(action)
+            state = m.next_state[state, action]
+            obs.append(state)
+        obs_arr, acts_arr = np.stack(obs, axis=1), np.stack(acts, axis=1)
+        rews = m.reward[obs_arr[:, :-1], acts_arr].astype(np.float32)
+        return [
+            TrajectoryWithRew(obs=obs_arr[i], acts=acts_arr[i], infos=None, rews=rews[i], terminal=True)
+            for i in range(episodes)
+        ]
+
+
+class VectorizedFragmenter(pc.RandomFragmenter):
+    """`RandomFragmenter`'s sampling (trajectory with probability ∝ length, uniform
+    start), drawn in one vectorized call instead of one `rng.choice` per fragment."""
+
+    def __call__(
+        self, trajectories: Sequence[TrajectoryWithRew], fragment_length: int, num_pairs: int
+    ) -> Sequence[TrajectoryWithRewPair]:
+        trajectories = [t for t in trajectories if len(t) >= fragment_length]
+        if not trajectories:
+            raise UserError(f"no trajectory is as long as the fragment length {fragment_length}")
+        lengths = np.array([len(t) for t in trajectories])
+        which = self.rng.choice(len(trajectories), size=2 * num_pairs, p=lengths / lengths.sum())
+        starts = self.rng.integers(0, lengths[which] - fragment_length, endpoint=True)
+        fragments = []
+        for i, start in zip(which.tolist(), starts.tolist(), strict=True):
+            t, end = trajectories[i], start + fragment_length
+            fragments.append(
+                TrajectoryWithRew(
+                    obs=t.obs[start : end + 1],
+                    acts=t.acts[start:end],
+                    infos=t.infos[start:end] if t.infos is not None else None,
+                    rews=t.rews[start:end],
+                    terminal=end == len(t) and t.terminal,
+                )
+            )
+        return list(zip(fragments[0::2], fragments[1::2], strict=True))
+
+
+class BatchedPreferenceModel(pc.PreferenceModel):
+    """`PreferenceModel` whose forward evaluates all fragments in one call.
+
+    Same probabilities as imitation's per-pair loop (clipped Boltzmann model with
+    noise), for equal-length fragments; anything else falls back to the loop.
+    """
+
+    def forward(self, fragment_pairs: Sequence[TrajectoryWithRewPair]) -> tuple[th.Tensor, th.Tensor | None]:
+        frags = [f for pair in fragment_pairs for f in pair]
+        length = len(frags[0].acts)
+        if self.ensemble_model is not None or any(len(f.acts) != length for f in frags):
+            return super().forward(fragment_pairs)
+        obs = np.concatenate([f.obs[:-1] for f in frags])
+        next_obs = np.concatenate([f.obs[1:] for f in frags])
+        acts = np.concatenate([f.acts for f in frags])
+        dones = np.zeros(len(acts), dtype=bool)
+        rews = self.model(*self.model.preprocess(obs, acts, next_obs, dones)).reshape(-1, 2, length)
+        probs = self._probability_of_first(rews)
+        if not all(isinstance(f, TrajectoryWithRew) for f in frags):
+            return probs, None
+        gt = th.as_tensor(np.stack([f.rews for f in frags]), dtype=th.float32).reshape(-1, 2, length)
+        return probs, self._probability_of_first(gt)
+
+    def _probability_of_first(self, rews: th.Tensor) -> th.Tensor:
+        discounts = self.discount_factor ** th.arange(rews.shape[-1], dtype=rews.dtype)
+        returns = (rews * discounts).sum(dim=-1)
+        diff = th.clip(returns[:, 1] - returns[:, 0], -self.threshold, self.threshold)
+        return self.noise_prob * 0.5 + (1 - self.noise_prob) / (1 + diff.exp())
+
+
+@dataclass
+class PreferenceRun:
+    """A trained reward net with what is needed to save and judge it."""
+
+    net: TabularRewardNet
+    env_id: str
+    env_kwargs: dict[str, Any]
+    metrics: dict[str, Any]
+
+
+@contextlib.contextmanager
+def _single_thread_seeded(seed: int) -> Iterator[None]:
+    """One torch thread and a seeded global torch RNG (imitation's DataLoader shuffles with it)."""
+    threads = th.get_num_threads()
+    th.set_num_threads(1)
+    th.manual_seed(seed)
+    try:
+        yield
+    finally:
+        th.set_num_threads(threads)
+
+
+def _agent_generator(
+    maze: str, env_kwargs: dict[str, Any], net: TabularRewardNet, settings: PreferenceSettings, rng: np.random.Generator,
+    logger: imit_logger.HierarchicalLogger,
+) -> pc.TrajectoryGenerator:
+    """imitation's `AgentTrainer`: PPO trained on the learned reward, rollouts labelled by the env's reward."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    name, _ = layout_from_name(maze)
+    venv = make_vec_env(env_id(name), n_envs=settings.ppo_envs, seed=settings.seed, env_kwargs=env_kwargs)
+    agent = PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=settings.ppo_n_steps,
+        batch_size=settings.ppo_batch_size,
+        n_epochs=settings.ppo_epochs,
+        learning_rate=settings.ppo_lr,
+        ent_coef=settings.ppo_ent_coef,
+        gamma=env_kwargs["gamma"],
+        seed=settings.seed,
+        device="cpu",
+    )
+    return pc.AgentTrainer(
+        agent, net, venv, rng=rng, exploration_frac=settings.exploration_frac, custom_logger=logger
+    )
+
+
+def check_request(maze: str, reward: str, shaping: str, gamma: float) -> None:
+    """Validate names and gamma before any work starts."""
+    layout_from_name(maze)
+    check_choice("reward", reward, REWARDS)
+    check_choice("shaping", shaping, SHAPINGS)
+    if not 0.0 < gamma < 1.0:
+        raise UserError(f"preference learning plans with value iteration and needs 0 < gamma < 1, got {gamma}")
+
+
+def train_preference_model(
+    maze: str,
+    reward: str,
+    shaping: str,
+    settings: PreferenceSettings,
+    gamma: float = 0.99,
+    shaping_seed: int = 0,
+    progress: bool = True,
+) -> PreferenceRun:
+    """Learn a tabular reward for one maze, reward and shaping from synthetic preferences.
+
+    The teacher labels fragments by their shaped ground-truth return, so the
+    net should recover the *shaped* reward (up to a constant and scale).
+    """
+    settings.validate()
+    check_request(maze, reward, shaping, gamma)
+    env = make_maze(maze, reward, shaping, gamma, shaping_seed=shaping_seed)
+    model = env.tabular_model()
+    env_kwargs = {"reward": reward, "shaping": shaping, "gamma": gamma, "shaping_seed": shaping_seed}
+    start = time.perf_counter()
+    with _single_thread_seeded(settings.seed), tempfile.TemporaryDirectory(prefix="imitation-log-") as log_dir:
+        rng = np.random.default_rng(settings.seed)
+        logger = imit_logger.configure(log_dir, ["log"])
+        net = TabularRewardNet(env.observation_space, env.action_space)
+        if settings.generator == "exploratory":
+            generator = ExploratoryGenerator(model, env.layout.time_limit, settings.random_prob, rng, logger)
+        else:
+            generator = _agent_generator(maze, env_kwargs, net, settings, rng, logger)
+        trainer = pc.BasicRewardTrainer(
+            BatchedPreferenceModel(net),
+            pc.CrossEntropyRewardLoss(),
+            rng=rng,
+            batch_size=settings.batch_size,
+            epochs=settings.epochs,
+            lr=settings.lr,
+            custom_logger=logger,
+        )
+        trainer.optim = th.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+        algorithm = pc.PreferenceComparisons(
+            generator,
+            net,
+            num_iterations=settings.iterations,
+            fragmenter=VectorizedFragmenter(rng=rng, warning_threshold=0, custom_logger=logger),
+            preference_gatherer=pc.SyntheticGatherer(
+                temperature=settings.temperature, sample=settings.sample_preferences, rng=rng, custom_logger=logger
+            ),
+            reward_trainer=trainer,
+            fragment_length=settings.fragment_length,
+            transition_oversampling=settings.transition_oversampling,
+            initial_comparison_frac=settings.initial_comparison_frac,
+            initial_epoch_multiplier=settings.initial_epoch_multiplier,
+            custom_logger=logger,
+        )
+        bar = tqdm(total=settings.iterations + 1, desc=f"preferences {maze} {reward} {shaping}", disable=not progress)
+        with bar, contextlib.redirect_stdout(io.StringIO()) as printed:  # imitation prints its query schedule
+            stats = algorithm.train(settings.timesteps, settings.comparisons, callback=lambda _: bar.update())
+        log.info("%s", printed.getvalue().strip())
+    seconds = time.perf_counter() - start
+
+    metrics = compare_with_ground_truth(learned_rewards(net, model), model)
+    metrics.update(
+        {
+            "maze": maze,
+            "reward": reward,
+            "shaping": shaping,
+            "comparisons_used": len(algorithm.dataset),
+            "transition_coverage": _coverage(algorithm.dataset, model),
+            "preference_accuracy": float(stats["reward_accuracy"]),
+            "preference_loss": float(stats["reward_loss"]),
+            "settings": dataclasses.asdict(settings),
+            "seconds": seconds,
+        }
+    )
+    return PreferenceRun(net=net, env_id=env_id(env.layout_name), env_kwargs=env_kwargs, metrics=metrics)
+
+
+def learned_rewards(net: TabularRewardNet, model: TabularModel) -> np.ndarray:
+    """The (S, A) reward a tabular net assigns to each transition of the maze."""
+    table = net.table.detach().cpu().numpy().astype(np.float64)
+    s, a = np.meshgrid(np.arange(model.num_states), np.arange(model.num_actions), indexing="ij")
+    return table[s, a, model.next_state]
+
+
+def _coverage(dataset: pc.PreferenceDataset, model: TabularModel) -> float:
+    """Fraction of the maze's (s, a) transitions that occur in some compared fragment."""
+    seen = np.zeros((model.num_states, model.num_actions), dtype=bool)
+    for f in (*dataset.fragments1, *dataset.fragments2):
+        seen[f.obs[:-1], f.acts] = True
+    return float(seen.mean())
