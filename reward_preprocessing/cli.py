@@ -1,17 +1,23 @@
-"""Shared plumbing of the scripts in scripts/: one-line errors and exit codes."""
+"""Shared plumbing of the scripts in scripts/: one-line errors, exit codes and a resource-usage line."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Callable
 
 from reward_preprocessing.errors import UserError
+from reward_preprocessing.resource_usage import format_usage_line, measure_self
 
 
 def run(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
-    """Run a script's `main`; a `UserError` becomes ``error: ...`` on stderr and exit status 2."""
+    """Run a script's `main`; a `UserError` becomes ``error: ...`` on stderr and exit status 2.
+
+    A successful run ends with one ``resource usage: ...`` line (wall time, CPU time, peak memory) on stderr,
+    which the workflow's rule logs keep for `scripts/summarize_benchmarks.py`.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     # Third-party deprecation chatter (gym, torch.jit) buries the lines a researcher needs.
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -21,3 +27,5 @@ def run(main: Callable[[list[str] | None], None], argv: list[str] | None = None)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+    logging.getLogger("cli").info(format_usage_line(script, measure_self()))

@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     panels = np.empty((len(args.rows), 1 + len(args.columns), *shape))
     for i in range(len(args.rows)):
         for j in range(len(args.columns)):
-            original, preprocessed = load_rewards_csv(Path(args.runs[i * len(args.columns) + j]) / "rewards.csv", *shape)
+            run_dir = Path(args.runs[i * len(args.columns) + j])
+            original, preprocessed = load_rewards_csv(run_dir / "rewards.csv", *shape)
             panels[i, 0] = original  # every column of a row starts from the same reward
             panels[i, 1 + j] = preprocessed
     grid = HeatmapGrid(model, tuple(args.rows), ("unmodified", *args.columns), panels, title=args.title)

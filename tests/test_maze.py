@@ -104,7 +104,7 @@ def test_registered_env_steps_like_its_model(short):
     rng = np.random.default_rng(0)
     while not truncated:
         action = int(rng.integers(5))
-        nxt, reward, terminated, truncated, info = env.step(action)
+        nxt, reward, terminated, truncated, _ = env.step(action)
         assert nxt == model.next_state[state, action]
         assert reward == pytest.approx(model.reward[state, action])
         assert not terminated

@@ -56,7 +56,8 @@ def test_artifact_contract(model_dir, tmp_path, objective):
     assert {"objective", "value", "solver", "seconds"} <= set(metrics)
     assert metrics["objective"] == objective
     # r' = r + gamma * phi(s') - phi(s) - c, exactly as written.
-    np.testing.assert_allclose(rewards[:, 4], rewards[:, 3] + GAMMA * phi[s_next] - phi[s] - metrics["shift"], atol=1e-9)
+    expected = rewards[:, 3] + GAMMA * phi[s_next] - phi[s] - metrics["shift"]
+    np.testing.assert_allclose(rewards[:, 4], expected, atol=1e-9)
     problem = TabularProblem.from_model(maze)
     assert metrics["value"] == pytest.approx(objective_value(rewards[:, 4], objective, problem.pairs), abs=1e-9)
     assert metrics["value"] == pytest.approx(solution.value)

@@ -12,6 +12,7 @@ same optimal policy by construction (Ng et al., 1999).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -214,7 +215,7 @@ class MazeEnv(gym.Env):
     The time limit is applied by gymnasium's `TimeLimit` at registration.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+    metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 4}
 
     def __init__(
         self,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,11 +91,17 @@ def train_sb3_expert(cfg: SB3ExpertConfig, progress: bool = True) -> BaseAlgorit
 
 
 def _normalize_zip(path: Path) -> None:
-    """Rewrite a zip with fixed timestamps and member order (reproducible bytes)."""
+    """Rewrite a zip with fixed timestamps and member order (reproducible bytes).
+
+    SB3's ``data`` member also holds human-readable ``repr``s of objects next to their
+    serialized form; their memory addresses (``<function f at 0x7f...>``) are dropped.
+    """
     with zipfile.ZipFile(path) as src:
         members = [(info, src.read(info.filename)) for info in src.infolist()]
     with zipfile.ZipFile(path, "w") as dst:
         for info, data in sorted(members, key=lambda m: m[0].filename):
+            if info.filename == "data":
+                data = re.sub(rb" at 0x[0-9a-f]+>", b">", data)
             fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
             fixed.compress_type = info.compress_type
             fixed.external_attr = 0o644 << 16

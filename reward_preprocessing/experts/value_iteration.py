@@ -37,12 +37,13 @@ def value_iteration(
     if not np.isfinite(reward_sa).all():
         raise UserError("reward contains NaN or infinite values")
     v = np.zeros(next_state.shape[0])
-    for it in range(1, max_iter + 1):
-        q = reward_sa + gamma * v[next_state]
-        v_new = q.max(axis=1)
-        if np.abs(v_new - v).max() < tol * (1.0 - gamma):
-            v = v_new
-            break
+    iterations = 0
+    while iterations < max_iter:
+        iterations += 1
+        v_new = (reward_sa + gamma * v[next_state]).max(axis=1)
+        change = np.abs(v_new - v).max()
         v = v_new
+        if change < tol * (1.0 - gamma):
+            break
     q = reward_sa + gamma * v[next_state]
-    return ValueIterationResult(q=q, v=q.max(axis=1), iterations=it)
+    return ValueIterationResult(q=q, v=q.max(axis=1), iterations=iterations)

@@ -15,9 +15,12 @@ from reward_preprocessing.errors import UserError
 from reward_preprocessing.experts.evaluation import Policy, unshaped_kwargs
 
 
-def policy_frames(policy: Policy, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int) -> list[np.ndarray]:
-    """RGB frames of `episodes` episodes (reset with seeds ``seed + i``), first frame included."""
+def policy_frames(
+    policy: Policy, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int
+) -> tuple[list[np.ndarray], int]:
+    """RGB frames of `episodes` episodes (reset with seeds ``seed + i``) and the env's frame rate."""
     env = gym.make(env_id, render_mode="rgb_array", **unshaped_kwargs(env_kwargs))
+    fps = int(env.metadata.get("render_fps", 30))
     frames = []
     for i in range(episodes):
         obs, _ = env.reset(seed=seed + i)
@@ -29,7 +32,7 @@ def policy_frames(policy: Policy, env_id: str, env_kwargs: dict[str, Any], episo
             frames.append(env.render())
             done = terminated or truncated
     env.close()
-    return frames
+    return frames, fps
 
 
 def write_video(frames: list[np.ndarray], path: str | os.PathLike, fps: int = 30) -> None:

@@ -162,13 +162,9 @@ def _shaped(
     return reward + gamma * (1.0 - dones) * phi_next - phi - shift
 
 
-def shaped_reward(
-    potential: nn.Module | None, shift: float, data: _Data, gamma: float, chunk: int = 4096
-) -> np.ndarray:
+def _shaped_all(potential: nn.Module, shift: float, data: _Data, gamma: float, chunk: int = 4096) -> np.ndarray:
     """r' on every transition (float64), evaluated in chunks without gradients."""
     n = len(data.reward)
-    if potential is None:
-        return data.reward.astype(np.float64) - shift
     out = np.empty(n, dtype=np.float64)
     shift_t = th.tensor(shift, device=data.device)
     with th.no_grad():
@@ -216,6 +212,8 @@ def fit_potential(
             lower the full-data objective by more than a fraction `tol` (or at
             `max_epochs`). The best epoch's parameters are returned.
         seed: shuffling seed; with a fixed seed and initial potential the fit is deterministic.
+
+    Smooth objectives do not constrain c; the returned shift makes the median of r' zero.
     """
     check_objective(objective)
     reward = np.asarray(reward, dtype=np.float64)
@@ -239,7 +237,7 @@ def fit_potential(
     items = len(pairs) if smooth else n
 
     def full_objective(shift_value: float) -> float:
-        return objective_value(shaped_reward(potential, shift_value, data, gamma), objective, pairs)
+        return objective_value(_shaped_all(potential, shift_value, data, gamma), objective, pairs)
 
     start_time = time.perf_counter()
     value_before = objective_value(reward, objective, pairs)
@@ -288,9 +286,12 @@ def fit_potential(
     bar.close()
     potential.load_state_dict(best_state["potential"])
     potential.eval()
+    final_shift = float(best_state["shift"])
+    if smooth:  # c cancels in differences; centre r' on its median, as the tabular solvers do
+        final_shift = float(np.median(_shaped_all(potential, 0.0, data, gamma)))
     return NeuralPreprocessResult(
         potential=potential,
-        shift=float(best_state["shift"]),
+        shift=final_shift,
         objective=objective,
         gamma=float(gamma),
         value_before=value_before,

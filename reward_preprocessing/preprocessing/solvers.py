@@ -32,6 +32,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 import torch as th
+from scipy.sparse.linalg import lsqr
 
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.preprocessing.objectives import (
@@ -48,8 +49,8 @@ AUTO = "auto"
 
 # Relative duality gap above which an "optimal" LP answer is refused rather than returned.
 CERTIFICATE_TOL = 1e-6
-# Dense least squares for the canonical projection up to this many matrix entries; LSQR above.
-DENSE_LSTSQ_MAX_ENTRIES = 20_000_000
+# Dense least squares for the canonical projection up to this many matrix entries (32 MB); LSQR above.
+DENSE_LSTSQ_MAX_ENTRIES = 4_000_000
 
 
 def best_solver(objective: str) -> str:
@@ -140,8 +141,10 @@ def canonical_shaping(problem: TabularProblem, matrix: sp.csr_matrix) -> np.ndar
     if matrix.shape[0] * matrix.shape[1] <= DENSE_LSTSQ_MAX_ENTRIES:
         x, *_ = np.linalg.lstsq(matrix.toarray(), problem.reward, rcond=None)
         return x
-    x = sp.linalg.lsqr(matrix, problem.reward, atol=1e-14, btol=1e-14, iter_lim=100 * matrix.shape[1])[0]
-    return np.asarray(x)
+    # Large problems: iterative least squares. Its accuracy only affects which of several equally good
+    # optima is returned (the LP optimizes over every potential anyway), never the optimal value.
+    iter_lim = max(1000, 10 * matrix.shape[1])
+    return np.asarray(lsqr(matrix, problem.reward, atol=1e-12, btol=1e-12, iter_lim=iter_lim)[0])
 
 
 def residual_map(problem: TabularProblem, objective: str) -> ResidualMap:
@@ -181,9 +184,18 @@ def _silence_stdout() -> Iterator[None]:
         os.close(saved)
 
 
+_banner_printed = False
+
+
 def _new_highs() -> highspy.Highs:
-    with _silence_stdout():
+    """A quiet, deterministic HiGHS instance (dual simplex, no presolve: these LPs are small and warm-started)."""
+    global _banner_printed
+    if _banner_printed:
         highs = highspy.Highs()
+    else:
+        with _silence_stdout():
+            highs = highspy.Highs()
+        _banner_printed = True
     for option, value in (
         ("output_flag", False),
         ("solver", "simplex"),
@@ -212,7 +224,7 @@ class L1Result:
 
     For any y with ``A^T y = 0`` and ``|y| <= w``, weak duality gives
     ``sum w |res(x)| >= -g.y`` for every x; equality proves x optimal. `gap` is
-    that difference relative to the primal, `dual_infeasibility` how far the
+    that difference (relative for primals above 1), `dual_infeasibility` how far the
     returned y is from ``A^T y = 0``.
     """
 
@@ -225,7 +237,8 @@ class L1Result:
 
     @property
     def gap(self) -> float:
-        return abs(self.primal - self.dual) / max(abs(self.primal), 1e-12)
+        """|primal - dual|, relative once the primal (a sum over residuals) exceeds 1."""
+        return abs(self.primal - self.dual) / max(abs(self.primal), 1.0)
 
 
 class WeightedL1:
@@ -262,6 +275,7 @@ class WeightedL1:
         self.highs = _new_highs()
         self.highs.passModel(lp)
         self._weights = np.ones(m)
+        self.total_simplex_iterations = 0
 
     def solve(self, weights: np.ndarray | None = None) -> L1Result:
         """Solve with the given positive weights (default: all 1), warm-started from the last basis."""
@@ -274,6 +288,7 @@ class WeightedL1:
         self.highs.run()
         check_lp_status(self.highs)
         solution = self.highs.getSolution()
+        self.total_simplex_iterations += int(self.highs.getInfo().simplex_iteration_count)
         x = -np.asarray(solution.row_dual, dtype=np.float64)
         y = np.asarray(solution.col_value, dtype=np.float64)
         residuals = self.offset + self.matrix @ x
@@ -315,10 +330,16 @@ def _mm(problem: TabularProblem, objective: str, tol: float = 1e-10, max_iter: i
     """Majorize-minimize: log(1+|x|) <= log(1+|x_k|) + (|x| - |x_k|) / (1 + |x_k|), so each step is weighted L1.
 
     Starts at the exact L1 optimum. Each step minimizes the majorizer exactly,
-    so the objective cannot increase; a step that would increase it anyway
-    (LP rounding) is rejected, which keeps the trace monotone. Stops at a fixed
-    point (the LP returns the same residuals, a stationary point of the log
-    objective), when the relative decrease drops to `tol` or below, or at `max_iter`.
+    so the objective cannot increase; a step that does not decrease it (LP
+    rounding, ties) is rejected, which keeps the trace strictly decreasing.
+
+    Convergence is certified, not assumed: the majorizer at x_k is convex and
+    tangent to the objective at x_k (same value, same directional derivatives).
+    When its exact minimum does not improve on x_k ("fixed_point": the LP
+    returns the same residuals; "no_decrease": an equally good point), x_k
+    minimizes the majorizer, so every directional derivative of the log
+    objective at x_k is >= 0: a stationary point. "relative_decrease" stops
+    once a step gains a fraction <= `tol`; "max_iter" is reported as not converged.
     """
     if tol < 0 or max_iter < 0:
         raise UserError("mm needs tol >= 0 and max_iter >= 0")
@@ -361,7 +382,7 @@ def _mm(problem: TabularProblem, objective: str, tol: float = 1e-10, max_iter: i
         "monotone": bool(np.all(np.diff(trace) < 0.0)),
         "rejected_increase": rejected_increase,
         "lp_solves": len(gaps),
-        "simplex_iterations": current.simplex_iterations,
+        "simplex_iterations": lp.total_simplex_iterations,
         "tol": tol,
     }
     return phi, shift, len(trace) - 1, converged_by != "max_iter", info

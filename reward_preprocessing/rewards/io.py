@@ -126,7 +126,7 @@ def _load_pickled(path: Path, allow_pickle: bool) -> RewardNet:
         )
     try:
         net = th.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure means a bad file
+    except Exception as e:  # any unpickling failure means a bad file
         raise ArtifactError(f"{path}: cannot load pickled model ({e})") from e
     if not isinstance(net, RewardNet):
         raise ArtifactError(f"{path}: contains a {type(net).__name__}, not an imitation RewardNet")

@@ -67,6 +67,7 @@ class PreferenceSettings:
         temperature: Boltzmann temperature of the synthetic teacher.
         sample_preferences: label 0/1 by sampling (True) or give the teacher's probability.
         random_prob: ``exploratory``: probability of a uniformly random action.
+        exploring_starts: ``exploratory``: start episodes in any reachable state, not the env's start states.
         exploration_frac: ``agent``: share of sampled steps from imitation's exploration wrapper.
         ppo_envs, ppo_n_steps, ppo_batch_size, ppo_epochs, ppo_lr, ppo_ent_coef: PPO (``agent`` only).
         seed: seeds numpy, torch and the env.
@@ -87,6 +88,7 @@ class PreferenceSettings:
     temperature: float = 1.0
     sample_preferences: bool = True
     random_prob: float = 0.5
+    exploring_starts: bool = False
     exploration_frac: float = 0.0
     ppo_envs: int = 8
     ppo_n_steps: int = 256
@@ -173,6 +175,7 @@ class ExploratoryGenerator(pc.TrajectoryGenerator):
         horizon: int,
         random_prob: float,
         rng: np.random.Generator,
+        exploring_starts: bool = False,
         custom_logger: imit_logger.HierarchicalLogger | None = None,
     ) -> None:
         super().__init__(custom_logger)
@@ -182,11 +185,14 @@ class ExploratoryGenerator(pc.TrajectoryGenerator):
         self.rng = rng
         optimal = value_iteration(model.next_state, model.reward, model.gamma).optimal_actions()
         self._optimal_cdf = np.cumsum(optimal / optimal.sum(axis=1, keepdims=True), axis=1)
+        starts = reachable_states(model) if exploring_starts else model.initial > 0
+        self._start_probs = np.where(starts, model.initial if not exploring_starts else 1.0, 0.0)
+        self._start_probs /= self._start_probs.sum()
 
     def sample(self, steps: int) -> list[TrajectoryWithRew]:
         episodes = max(1, -(-steps // self.horizon))
         m = self.model
-        state = self.rng.choice(m.num_states, size=episodes, p=m.initial)
+        state = self.rng.choice(m.num_states, size=episodes, p=self._start_probs)
         obs, acts = [state], []
         for _ in range(self.horizon):
             u = self.rng.random((episodes, 1))
@@ -202,6 +208,18 @@ class ExploratoryGenerator(pc.TrajectoryGenerator):
             TrajectoryWithRew(obs=obs_arr[i], acts=acts_arr[i], infos=None, rews=rews[i], terminal=True)
             for i in range(episodes)
         ]
+
+
+def reachable_states(model: TabularModel) -> np.ndarray:
+    """(S,) bool: states reachable from the start distribution."""
+    seen = model.initial > 0
+    frontier = seen.copy()
+    while frontier.any():
+        successors = np.zeros_like(seen)
+        successors[model.next_state[frontier].ravel()] = True
+        frontier = successors & ~seen
+        seen |= successors
+    return seen
 
 
 class VectorizedFragmenter(pc.RandomFragmenter):
@@ -345,7 +363,9 @@ def train_preference_model(
         logger = imit_logger.configure(log_dir, ["log"])
         net = TabularRewardNet(env.observation_space, env.action_space)
         if settings.generator == "exploratory":
-            generator = ExploratoryGenerator(model, env.layout.time_limit, settings.random_prob, rng, logger)
+            generator = ExploratoryGenerator(
+                model, env.layout.time_limit, settings.random_prob, rng, settings.exploring_starts, logger
+            )
         else:
             generator = _agent_generator(maze, env_kwargs, net, settings, rng, logger)
         trainer = pc.BasicRewardTrainer(

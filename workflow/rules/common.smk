@@ -45,11 +45,11 @@ os.environ.setdefault("SNAKEMAKE_OUTPUT_CACHE", str(Path(workflow.basedir, ".cac
 Path(os.environ["SNAKEMAKE_OUTPUT_CACHE"]).mkdir(parents=True, exist_ok=True)
 
 
-# Rerun policy. A job reruns when its params (config values and the `code` hash below), command, set of inputs
-# or software environment change, and whenever a job upstream of it reruns. On modification times Snakemake
-# falls back to checksums for files up to 1 MB, so touching an unchanged file reruns nothing; directories and
-# larger files have no checksum, so rules mark such inputs made by other rules `ancient(...)`: then a touch
-# reruns nothing, while a real change still arrives through the upstream job's own triggers.
+# Rerun policy: a job reruns when its params (config values and the `code` hash below), command, set of inputs
+# or software environment change, and whenever a job upstream of it reruns. An input newer than the outputs
+# reruns it only if its checksum differs from the one recorded when the job ran (files up to
+# max-checksum-file-size in the profiles), so touching an unchanged file reruns nothing. Keep inputs made by
+# other rules plain (no ancient()): ancient inputs also stop reruns from propagating downstream.
 
 
 def cache_key(wildcards):

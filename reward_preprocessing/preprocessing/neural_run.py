@@ -1,0 +1,125 @@
+"""Preprocess a stored non-tabular reward model over rollouts and write its artifacts.
+
+Output directory: the preprocessed model (a `PreprocessedRewardNet`:
+``model.safetensors`` + ``spec.json``) and ``metrics.json`` with the objective
+before and after; it appears complete or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch as th
+from gymnasium import spaces
+from torch import nn
+
+from reward_preprocessing.artifacts import atomic_dir, write_json
+from reward_preprocessing.data.rollouts import load_rollouts
+from reward_preprocessing.data.transitions import TransitionBatch
+from reward_preprocessing.errors import UserError
+from reward_preprocessing.preprocessing.neural import (
+    LinearPotential,
+    MLPPotential,
+    NeuralPreprocessResult,
+    build_potential,
+    fit_potential,
+)
+from reward_preprocessing.preprocessing.objectives import check_objective
+from reward_preprocessing.preprocessing.potentials import BoxMLPPotential, critic_potential
+from reward_preprocessing.rewards.io import load_reward_net, read_spec, save_reward_net
+from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
+
+POTENTIAL_KINDS = ("linear", "mlp", "mlp_box", "critic", "critic_fixed")
+
+
+@dataclass
+class FitSettings:
+    """Optimizer settings of `fit_potential` (the reference: batch 200, a few epochs)."""
+
+    batch_size: int = 200
+    lr: float = 1e-3
+    max_epochs: int = 10
+    tol: float = 1e-3
+    patience: int = 3
+    seed: int = 0
+
+
+def make_potential(
+    kind: str, observation_space: spaces.Space, hidden_sizes: list[int], seed: int, expert: str | None = None
+) -> nn.Module:
+    """An untrained potential of `kind`, or the critic of the expert in `expert`."""
+    if kind not in POTENTIAL_KINDS:
+        raise UserError(f"unknown potential {kind!r}; choose one of: {', '.join(POTENTIAL_KINDS)}")
+    if kind.startswith("critic"):
+        if expert is None:
+            raise UserError(f"potential {kind!r} needs an SB3 expert (--expert)")
+        from reward_preprocessing.experts.store import load_expert  # noqa: PLC0415 (SB3 only needed here)
+
+        model = load_expert(expert).sb3_model
+        if model is None:
+            raise UserError(f"{expert}: a critic potential needs an SB3 expert, not a tabular policy")
+        return critic_potential(model)
+    obs_dim = int(spaces.flatdim(observation_space))
+    if kind == "mlp_box":
+        if not isinstance(observation_space, spaces.Box):
+            raise UserError("potential 'mlp_box' needs a Box observation space")
+        spec: dict[str, Any] = BoxMLPPotential(observation_space.low.ravel(), observation_space.high.ravel(),
+                                               hidden_sizes).spec()
+    elif kind == "mlp":
+        spec = MLPPotential(obs_dim, hidden_sizes).spec()
+    else:
+        spec = LinearPotential(obs_dim).spec()
+    return build_potential(spec, seed)
+
+
+def preprocess_neural_model_dir(
+    model_dir: str | os.PathLike,
+    rollouts_dir: str | os.PathLike,
+    objective: str,
+    out_dir: str | os.PathLike,
+    potential: str = "mlp",
+    gamma: float = 0.99,
+    hidden_sizes: list[int] | None = None,
+    fit: FitSettings | None = None,
+    expert: str | None = None,
+    progress: bool = True,
+) -> NeuralPreprocessResult:
+    """Fit a potential for `objective` over the rollouts' transitions and write `out_dir`."""
+    check_objective(objective)
+    fit = fit or FitSettings()
+    spec = read_spec(model_dir)
+    net = load_reward_net(model_dir)
+    env_id = spec.get("env", {}).get("id")
+    potential_module = make_potential(potential, net.observation_space, hidden_sizes or [128, 128], fit.seed, expert)
+    trajectories = load_rollouts(rollouts_dir, env_id=env_id, obs_shape=net.observation_space.shape)
+    data = TransitionBatch.from_trajectories(trajectories)
+    reward = data.rewards(net)
+    obs, next_obs = data.preprocessed_obs(net)
+
+    with th.random.fork_rng(devices=[]):
+        th.manual_seed(fit.seed)
+        result = fit_potential(
+            obs, next_obs, reward, data.episode_ids, objective, potential_module, gamma,
+            dones=data.dones, train_potential=potential != "critic_fixed", batch_size=fit.batch_size, lr=fit.lr,
+            max_epochs=fit.max_epochs, tol=fit.tol, patience=fit.patience, seed=fit.seed, progress=progress,
+        )
+    preprocessed = PreprocessedRewardNet.from_parts(net, result.potential, gamma, result.shift)
+    metrics = {
+        **result.metrics(),
+        "potential": potential,
+        "gamma": gamma,
+        "model": str(model_dir),
+        "rollouts": str(rollouts_dir),
+        "transitions": len(data),
+        "trajectories": int(len(set(data.episode_ids.tolist()))),
+    }
+    with atomic_dir(out_dir) as tmp:
+        save_reward_net(
+            preprocessed, tmp, env_id, spec.get("env", {}).get("kwargs", {}),
+            metadata={"preprocessed_from": str(model_dir), "objective": objective, "potential": potential},
+        )
+        write_json(Path(tmp) / "metrics.json", metrics)
+    return result

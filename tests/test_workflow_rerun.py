@@ -1,0 +1,75 @@
+"""What changed is recomputed, exactly: config values, library code, but not a touch that changes nothing."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.workflow_runs import TINY_TARGETS, baseline_run, clone, planned_jobs, snakemake
+
+# Downstream of every preprocessed model: the heatmap grid and the main figure copied from it.
+FIGURES = {"heatmap_grid": 1, "heatmap_main": 1}
+
+pytestmark = pytest.mark.slow
+
+
+def dry_run(work: Path) -> dict[str, int]:
+    proc = snakemake(work, "-n", *TINY_TARGETS)
+    return planned_jobs(proc.stdout + proc.stderr)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # Solver: a param of preprocessing only.
+        ({"preprocessing": {"solver": "lp"}}, {"preprocess_tabular": 4, **FIGURES}),
+        # Discount: a param of the ground-truth models (shaping) and of preprocessing.
+        ({"gamma": 0.9}, {"ground_truth_reward": 2, "preprocess_tabular": 4, **FIGURES}),
+        # One more shaping: only its own new jobs, plus the grid whose rows (params and inputs) changed.
+        ({"shapings": ["unshaped", "dense", "random"]}, {"ground_truth_reward": 1, "preprocess_tabular": 2, **FIGURES}),
+    ],
+)
+def test_config_change_reruns_exactly_the_affected_jobs(tmp_path, tmp_path_factory, change, expected):
+    work = clone(baseline_run(tmp_path_factory), tmp_path / "work")
+    assert dry_run(work) == {}
+    path = work / "config" / "config.yaml"
+    path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), **change}))
+    assert dry_run(work) == expected
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        # Library code behind preprocess_tabular (its `code` param hashes reward_preprocessing/preprocessing).
+        ("reward_preprocessing/preprocessing/objectives.py", {"preprocess_tabular": 4, **FIGURES}),
+        # Plotting code: only the figures.
+        ("reward_preprocessing/plotting/heatmaps.py", FIGURES),
+        # A script: its rule and everything downstream.
+        ("scripts/make_ground_truth.py", {"ground_truth_reward": 2, "preprocess_tabular": 4, **FIGURES}),
+        # Code every rule imports (CORE_CODE), but not plotly_js, which does not.
+        ("reward_preprocessing/rewards/io.py", {"ground_truth_reward": 2, "preprocess_tabular": 4, **FIGURES}),
+    ],
+)
+def test_code_change_reruns_its_rules_and_their_descendants(tmp_path, tmp_path_factory, module, expected):
+    work = clone(baseline_run(tmp_path_factory), tmp_path / "work")
+    path = work / module
+    path.write_text(path.read_text() + "\n# an edit\n")
+    assert dry_run(work) == expected
+
+
+def test_touching_unchanged_files_reruns_nothing(tmp_path, tmp_path_factory):
+    """Every file of results/ (through the cache's symlinks), the config, the rules and all code, a minute ahead."""
+    work = clone(baseline_run(tmp_path_factory), tmp_path / "work")
+    later = time.time() + 60
+    touched = 0
+    for top in ("results", "config", "workflow", "scripts", "reward_preprocessing", "Snakefile"):
+        paths = [work / top] if top == "Snakefile" else [Path(r, f) for r, _, fs in os.walk(work / top, True) for f in fs]
+        for path in paths:
+            os.utime(path, (later, later))
+            touched += 1
+    assert touched > 50
+    assert dry_run(work) == {}
