@@ -5,6 +5,10 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/reward_models.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/learned.smk"
+include: "workflow/rules/experts.smk"
+include: "workflow/rules/rollouts.smk"
+include: "workflow/rules/mountain_car.smk"
 
 
 rule all:

@@ -16,7 +16,7 @@ import logging
 from reward_preprocessing.cli import run
 from reward_preprocessing.data.rollouts import RolloutSource, check_sources, collect_rollouts, save_rollouts
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.experts.evaluation import unshaped_kwargs
+from reward_preprocessing.experts.evaluation import task_kwargs
 from reward_preprocessing.experts.store import load_expert
 from reward_preprocessing.jsonargs import json_object
 
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--expert", help="expert directory (needed by 'expert' sources; names the env)")
     parser.add_argument("--env-id", help="env to roll out in (default: the expert's)")
     parser.add_argument("--env-kwargs", type=json_object, default=None,
-                        help="JSON object of env options (default: the expert's, unshaped)")
+                        help="JSON object of env options (default: the expert's task: unshaped, no training aids)")
     parser.add_argument("--source", action="append", type=RolloutSource.parse, default=None,
                         help="policy[:weight[:random_prob]], repeatable (default: expert)")
     parser.add_argument("--min-timesteps", type=int, required=True)
@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> None:
         raise UserError("name the env with --env-id or an expert directory with --expert")
     if expert is not None and expert.env_id and expert.env_id != env_id:
         raise UserError(f"the expert acts in {expert.env_id}, not in {env_id}")
-    env_kwargs = args.env_kwargs if args.env_kwargs is not None else unshaped_kwargs(expert.env_kwargs if expert else {})
+    env_kwargs = args.env_kwargs
+    if env_kwargs is None:
+        env_kwargs = task_kwargs(expert.env_kwargs) if expert else {}
     trajectories = collect_rollouts(env_id, env_kwargs, sources, args.min_timesteps, args.seed,
                                     expert.policy if expert else None, args.n_envs)
     info = {"seed": args.seed, "min_timesteps": args.min_timesteps, "expert": args.expert,

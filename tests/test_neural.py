@@ -24,6 +24,15 @@ GAMMA = 0.99
 SHAPING_WEIGHTS = np.array([2.0, -1.0])
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """These tensors are tiny: intra-op threads only add overhead (and seconds on a busy machine)."""
+    threads = th.get_num_threads()
+    th.set_num_threads(1)
+    yield
+    th.set_num_threads(threads)
+
+
 def random_walks(episodes: int = 10, length: int = 20, seed: int = 0) -> dict[str, np.ndarray]:
     """2-d random walks with a rare sparse reward, plus linear shaping phi(s) = w . s on top."""
     rng = np.random.default_rng(seed)

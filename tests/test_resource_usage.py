@@ -27,9 +27,7 @@ from tests.workflow_runs import baseline_run
 seconds = st.floats(min_value=0, max_value=1e6, allow_nan=False)
 
 
-@given(
-    script=st.from_regex(r"[a-z_]{1,20}\.py", fullmatch=True), wall=seconds, cpu=seconds, rss=seconds
-)
+@given(script=st.from_regex(r"[a-z_]{1,20}\.py", fullmatch=True), wall=seconds, cpu=seconds, rss=seconds)
 def test_usage_line_round_trips_to_its_printed_precision(script, wall, cpu, rss):
     line = "2026-01-01 12:00:00,000 cli: " + format_usage_line(script, ResourceUsage(wall, cpu, rss))
     parsed_script, usage = parse_usage_line(line)
@@ -83,7 +81,8 @@ def test_summarize_script_writes_table_and_json(tmp_path, capsys):
     (logs / "one.log").write_text("noise\n" + format_usage_line("plot_heatmap.py", ResourceUsage(2.5, 2.0, 321.0)))
     (logs / "two.log").write_text("a log of a run that failed, without a usage line\n")
     out = tmp_path / "summary.json"
-    summarize_main(["--logs", str(tmp_path / "logs"), "--rules", str(REPO_ROOT / "workflow" / "rules"), "--json", str(out)])
+    rules = REPO_ROOT / "workflow" / "rules"
+    summarize_main(["--logs", str(tmp_path / "logs"), "--rules", str(rules), "--json", str(out)])
     table = capsys.readouterr().out
     assert "heatmap_grid" in table and "321" in table
     data = json.loads(out.read_text())

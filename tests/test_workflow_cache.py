@@ -10,10 +10,10 @@ import pytest
 from tests.workflow_helpers import REPO_ROOT
 from tests.workflow_runs import TINY_TARGETS, baseline_run, clone, content_digests, snakemake, workflow_rules
 
-GROUND_TRUTH = [f"results/reward_models/ground_truth/maze4_goal_{s}" for s in ("unshaped", "dense")]
-PREPROCESSED = [
-    f"results/preprocessed/ground_truth/maze4_goal_{s}/{o}" for s in ("unshaped", "dense") for o in ("sparse_l1", "smooth_log")
-]
+SHAPINGS = ("unshaped", "dense")
+OBJECTIVES = ("sparse_l1", "smooth_log")  # the default heatmap columns
+GROUND_TRUTH = [f"results/reward_models/ground_truth/maze4_goal_{s}" for s in SHAPINGS]
+PREPROCESSED = [f"results/preprocessed/ground_truth/maze4_goal_{s}/{o}" for s in SHAPINGS for o in OBJECTIVES]
 # Every output of the cached jobs behind TINY_TARGETS.
 CACHED_OUTPUTS = {*GROUND_TRUTH, *PREPROCESSED, "results/plotly.min.js", *TINY_TARGETS}
 
@@ -23,7 +23,8 @@ def test_every_cached_rule_keys_on_its_wildcards(monkeypatch):
     rules = workflow_rules(REPO_ROOT, monkeypatch)
     cached = {name: rule for name, rule in rules.items() if rule.cache and rule.cache.output}
     assert {"ground_truth_reward", "preprocess_tabular", "heatmap_grid"} <= set(cached)
-    missing = [name for name, rule in cached.items() if rule.wildcard_names and "cache_key" not in rule.params.keys()]
+    # (Params is a list of values with names on the side: look the name up among the names.)
+    missing = [n for n, rule in cached.items() if rule.wildcard_names and "cache_key" not in set(rule.params.keys())]
     assert not missing, f"cached rules without `cache_key=cache_key` in params: {missing}"
 
 
@@ -42,12 +43,10 @@ def test_deleted_results_come_back_from_the_cache_unchanged(tmp_path, tmp_path_f
     work = clone(baseline, tmp_path / "work")
     before = content_digests(work / "results")
     # Jobs that differ only in a wildcard got their own entries, not one shared one.
-    assert before["reward_models/ground_truth/maze4_goal_dense/model.safetensors"] != (
-        before["reward_models/ground_truth/maze4_goal_unshaped/model.safetensors"]
-    )
-    assert before["preprocessed/ground_truth/maze4_goal_dense/sparse_l1/metrics.json"] != (
-        before["preprocessed/ground_truth/maze4_goal_dense/smooth_log/metrics.json"]
-    )
+    model = "reward_models/ground_truth/maze4_goal_{}/model.safetensors"
+    assert before[model.format("dense")] != before[model.format("unshaped")]
+    metrics = "preprocessed/ground_truth/maze4_goal_dense/{}/metrics.json"
+    assert before[metrics.format("sparse_l1")] != before[metrics.format("smooth_log")]
 
     shutil.rmtree(work / "results")
     proc = snakemake(work, *TINY_TARGETS)

@@ -66,10 +66,11 @@ def test_touching_unchanged_files_reruns_nothing(tmp_path, tmp_path_factory):
     work = clone(baseline_run(tmp_path_factory), tmp_path / "work")
     later = time.time() + 60
     touched = 0
-    for top in ("results", "config", "workflow", "scripts", "reward_preprocessing", "Snakefile"):
-        paths = [work / top] if top == "Snakefile" else [Path(r, f) for r, _, fs in os.walk(work / top, True) for f in fs]
-        for path in paths:
-            os.utime(path, (later, later))
-            touched += 1
+    for top in ("results", "config", "workflow", "scripts", "reward_preprocessing"):
+        for root, _, files in os.walk(work / top, followlinks=True):
+            for name in files:
+                os.utime(Path(root, name), (later, later))
+                touched += 1
+    os.utime(work / "Snakefile", (later, later))
     assert touched > 50
     assert dry_run(work) == {}

@@ -3,8 +3,8 @@
 Success means the task was solved at some point of the episode: the car
 reached the flag (MountainCar) or the agent stood on the goal, holding the key
 in KeyMazes. Shaping never changes the dynamics, so experts are evaluated on
-the unshaped task, where the return has its usual meaning (MountainCar: minus
-the steps to the flag).
+the unshaped task (and without training aids such as exploring starts), where
+the return has its usual meaning (MountainCar: minus the steps to the flag).
 """
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ from reward_preprocessing.errors import UserError
 
 
 class Policy(Protocol):
-    def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True) -> Any:
-        ...
+    """Anything with SB3's ``predict`` (an SB3 model or a `TabularPolicy`)."""
+
+    def predict(
+        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
+    ) -> Any: ...
 
 
 def task_solved(env: gym.Env) -> bool:
@@ -40,9 +43,16 @@ def task_solved(env: gym.Env) -> bool:
     raise UserError(f"no success criterion for env {type(env).__name__}")
 
 
-def unshaped_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The same env without shaping (shaping leaves the dynamics unchanged)."""
-    return {**env_kwargs, "shaping": "unshaped"} if "shaping" in env_kwargs else dict(env_kwargs)
+# Env options that only help training; the task itself is the env without them.
+TRAINING_AIDS = ("exploring_starts",)
+
+
+def task_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The task an expert is judged on: its env without shaping (dynamics unchanged) or training aids."""
+    kwargs = {k: v for k, v in env_kwargs.items() if k not in TRAINING_AIDS}
+    if "shaping" in kwargs:
+        kwargs["shaping"] = "unshaped"
+    return kwargs
 
 
 @dataclass
@@ -77,7 +87,7 @@ def evaluate_policy(
     """Run `episodes` episodes, episode i reset with seed ``seed + i``, on the unshaped task."""
     if episodes <= 0:
         raise UserError(f"episodes must be positive, got {episodes}")
-    kwargs = unshaped_kwargs(env_kwargs)
+    kwargs = task_kwargs(env_kwargs)
     env = gym.make(env_id, **kwargs)
     result = EvaluationResult([], [], [], [], kwargs)
     for i in tqdm(range(episodes), desc="evaluate", disable=not progress, mininterval=5.0):

@@ -28,6 +28,7 @@ from tqdm import tqdm
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
 from reward_preprocessing.artifacts import atomic_path
 from reward_preprocessing.errors import ArtifactError, UserError
+from reward_preprocessing.experts.features import BoxScaler
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class SB3ExpertConfig:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     hyperparams: dict[str, Any] = field(default_factory=dict)
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
+    scale_observations: bool = False  # rescale Box observations to [-1, 1] (`BoxScaler`)
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
@@ -80,6 +82,8 @@ def train_sb3_expert(cfg: SB3ExpertConfig, progress: bool = True) -> BaseAlgorit
     policy_kwargs = dict(cfg.policy_kwargs)
     if "net_arch" in policy_kwargs:
         policy_kwargs["net_arch"] = list(policy_kwargs["net_arch"])
+    if cfg.scale_observations:
+        policy_kwargs["features_extractor_class"] = BoxScaler
     try:
         model = ALGOS[cfg.algo](
             "MlpPolicy", venv, seed=cfg.seed, device="cpu", policy_kwargs=policy_kwargs, verbose=0, **cfg.hyperparams

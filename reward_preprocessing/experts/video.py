@@ -12,14 +12,14 @@ import numpy as np
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
 from reward_preprocessing.artifacts import atomic_path
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.experts.evaluation import Policy, unshaped_kwargs
+from reward_preprocessing.experts.evaluation import Policy, task_kwargs
 
 
 def policy_frames(
     policy: Policy, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int
 ) -> tuple[list[np.ndarray], int]:
     """RGB frames of `episodes` episodes (reset with seeds ``seed + i``) and the env's frame rate."""
-    env = gym.make(env_id, render_mode="rgb_array", **unshaped_kwargs(env_kwargs))
+    env = gym.make(env_id, render_mode="rgb_array", **task_kwargs(env_kwargs))
     fps = int(env.metadata.get("render_fps", 30))
     frames = []
     for i in range(episodes):
@@ -36,18 +36,27 @@ def policy_frames(
 
 
 def write_video(frames: list[np.ndarray], path: str | os.PathLike, fps: int = 30) -> None:
-    """Write an mp4 (H.264 via imageio-ffmpeg) or a GIF, chosen by the suffix; atomically."""
-    import imageio.v2 as imageio  # imported here: only this function needs it
-
+    """Write an mp4 (H.264 via the ffmpeg that imageio-ffmpeg bundles) or a GIF, by suffix; atomically."""
     path = Path(path)
     if not frames:
         raise UserError("no frames to write")
+    if path.suffix not in (".gif", ".mp4"):
+        raise UserError(f"{path}: unsupported video format; use .mp4 or .gif")
     with atomic_path(path) as tmp:
         if path.suffix == ".gif":
+            import imageio.v2 as imageio
+
             imageio.mimsave(tmp, frames, duration=1000 / fps, loop=0)
-        elif path.suffix == ".mp4":
-            # Frames of odd size are padded by ffmpeg's macro-block rounding; keep it quiet and deterministic.
-            imageio.mimsave(tmp, frames, fps=fps, codec="libx264", macro_block_size=16,
-                            ffmpeg_params=["-threads", "1", "-fflags", "+bitexact"], ffmpeg_log_level="error")
-        else:
-            raise UserError(f"{path}: unsupported video format; use .mp4 or .gif")
+            return
+        import imageio_ffmpeg
+
+        height, width = frames[0].shape[:2]
+        # One thread and bit-exact muxing: the same frames give the same file.
+        writer = imageio_ffmpeg.write_frames(
+            str(tmp), (width, height), fps=fps, codec="libx264", macro_block_size=16, ffmpeg_log_level="error",
+            output_params=["-threads", "1", "-fflags", "+bitexact", "-flags:v", "+bitexact"],
+        )
+        writer.send(None)
+        for frame in frames:
+            writer.send(np.ascontiguousarray(frame, dtype=np.uint8))
+        writer.close()

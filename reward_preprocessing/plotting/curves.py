@@ -105,7 +105,7 @@ def save_curves_png_pdf(grid: CurveGrid, png_path: str | os.PathLike, pdf_path: 
 
 def build_plotly_figure(grid: CurveGrid) -> dict:
     """The grid as a plotly figure dict: one line trace per panel, hover shows step and reward."""
-    from plotly.subplots import make_subplots  # noqa: PLC0415 (only the HTML needs plotly)
+    from plotly.subplots import make_subplots
 
     rows, cols = len(grid.row_labels), len(grid.col_labels)
     fig = make_subplots(
@@ -140,7 +140,7 @@ def save_curves_html(
     div_id: str = "reward-curves",
 ) -> None:
     """Interactive HTML sharing one plotly.js (a path relative to the HTML file) by default; deterministic."""
-    import plotly.io as pio  # noqa: PLC0415
+    import plotly.io as pio
 
     html = pio.to_html(
         build_plotly_figure(grid), include_plotlyjs=include_plotlyjs, div_id=div_id, full_html=True,

@@ -24,7 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.preprocessing.objectives import check_objective, is_smooth, objective_torch, objective_value
+from reward_preprocessing.preprocessing.objectives import check_objective, is_log, is_smooth, objective_value
 
 
 class LinearPotential(nn.Module):
@@ -162,6 +162,11 @@ def _shaped(
     return reward + gamma * (1.0 - dones) * phi_next - phi - shift
 
 
+def _penalty_mean(residuals: th.Tensor, objective: str) -> th.Tensor:
+    """mean |x| or mean log(1 + |x|) of the residuals (r' itself, or differences of consecutive r')."""
+    return th.log1p(residuals.abs()).mean() if is_log(objective) else residuals.abs().mean()
+
+
 def _shaped_all(potential: nn.Module, shift: float, data: _Data, gamma: float, chunk: int = 4096) -> np.ndarray:
     """r' on every transition (float64), evaluated in chunks without gradients."""
     n = len(data.reward)
@@ -265,8 +270,7 @@ def fit_potential(
                     unshifted = _shaped(potential, th.zeros((), device=device), gamma, batch)
                 shaped = unshifted - shift
             # In a smooth batch, rows 2k and 2k + 1 are the consecutive transitions of pair k.
-            batch_pairs = th.arange(2 * len(chosen), device=device).reshape(-1, 2) if smooth else None
-            loss = objective_torch(shaped, objective, batch_pairs)
+            loss = _penalty_mean(shaped[0::2] - shaped[1::2] if smooth else shaped, objective)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -56,7 +56,7 @@ def make_potential(
     if kind.startswith("critic"):
         if expert is None:
             raise UserError(f"potential {kind!r} needs an SB3 expert (--expert)")
-        from reward_preprocessing.experts.store import load_expert  # noqa: PLC0415 (SB3 only needed here)
+        from reward_preprocessing.experts.store import load_expert
 
         model = load_expert(expert).sb3_model
         if model is None:
@@ -114,7 +114,7 @@ def preprocess_neural_model_dir(
         "model": str(model_dir),
         "rollouts": str(rollouts_dir),
         "transitions": len(data),
-        "trajectories": int(len(set(data.episode_ids.tolist()))),
+        "trajectories": len(set(data.episode_ids.tolist())),
     }
     with atomic_dir(out_dir) as tmp:
         save_reward_net(

@@ -22,6 +22,7 @@ from torch import nn
 
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.preprocessing.neural import POTENTIALS
+from reward_preprocessing.scaling import BoxScale
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -39,30 +40,42 @@ def _mlp(in_size: int, hidden_sizes: Sequence[int], out_size: int, activation: s
 
 
 class CriticPotential(nn.Module):
-    """An SB3 critic's architecture: an MLP whose outputs are V(s), or Q(s, .) reduced by max."""
+    """An SB3 critic's architecture: an MLP whose outputs are V(s), or Q(s, .) reduced by max.
 
-    def __init__(self, obs_dim: int, hidden_sizes: Sequence[int], activation: str = "tanh", n_outputs: int = 1) -> None:
+    With `low` and `high`, observations are first rescaled like `experts.features.BoxScaler` does.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        hidden_sizes: Sequence[int],
+        activation: str = "tanh",
+        n_outputs: int = 1,
+        low: Sequence[float] | None = None,
+        high: Sequence[float] | None = None,
+    ) -> None:
         super().__init__()
         if obs_dim < 1 or n_outputs < 1:
             raise UserError("a critic potential needs obs_dim >= 1 and n_outputs >= 1")
         self.obs_dim, self.n_outputs, self.activation = int(obs_dim), int(n_outputs), activation
         self.hidden_sizes = [int(h) for h in hidden_sizes]
+        self.scale = BoxScale(low, high) if low is not None and high is not None else None
         self.net = _mlp(self.obs_dim, self.hidden_sizes, self.n_outputs, activation)
 
     def forward(self, obs: th.Tensor) -> th.Tensor:
-        out = self.net(obs.flatten(1).float())
+        out = self.net(self.scale(obs) if self.scale is not None else obs.flatten(1).float())
         return out.max(dim=1).values if self.n_outputs > 1 else out.squeeze(-1)
 
     def spec(self) -> dict[str, Any]:
-        return {
-            "kind": "critic",
-            "kwargs": {
-                "obs_dim": self.obs_dim,
-                "hidden_sizes": self.hidden_sizes,
-                "activation": self.activation,
-                "n_outputs": self.n_outputs,
-            },
+        kwargs: dict[str, Any] = {
+            "obs_dim": self.obs_dim,
+            "hidden_sizes": self.hidden_sizes,
+            "activation": self.activation,
+            "n_outputs": self.n_outputs,
         }
+        if self.scale is not None:
+            kwargs.update(low=self.scale.low, high=self.scale.high)
+        return {"kind": "critic", "kwargs": kwargs}
 
 
 def _linear_layers(module: nn.Module) -> list[nn.Linear]:
@@ -79,7 +92,9 @@ def _activation_name(module: nn.Module) -> str:
 
 def critic_potential(model: Any) -> CriticPotential:
     """Copy the critic of an SB3 DQN, PPO or A2C model (MlpPolicy, flat Box observations) into a potential."""
-    from stable_baselines3.common.torch_layers import FlattenExtractor  # noqa: PLC0415 (SB3 only needed here)
+    from stable_baselines3.common.torch_layers import FlattenExtractor
+
+    from reward_preprocessing.experts.features import BoxScaler
 
     policy = model.policy
     if hasattr(policy, "q_net"):  # DQN
@@ -87,15 +102,19 @@ def critic_potential(model: Any) -> CriticPotential:
     elif hasattr(policy, "mlp_extractor") and hasattr(policy, "value_net"):  # PPO, A2C
         extractor = policy.vf_features_extractor if hasattr(policy, "vf_features_extractor") else None
         extractor = extractor or policy.features_extractor
-        layers = _linear_layers(policy.mlp_extractor.value_net) + [policy.value_net]
+        layers = [*_linear_layers(policy.mlp_extractor.value_net), policy.value_net]
         act_src = policy.mlp_extractor.value_net
     else:
         raise UserError(f"cannot take a critic from a {type(model).__name__}; use DQN, PPO or A2C")
-    if not isinstance(extractor, FlattenExtractor):
-        raise UserError("a critic potential needs an MlpPolicy (flat observations, no custom feature extractor)")
+    if isinstance(extractor, BoxScaler):
+        bounds = {"low": extractor.scale.low, "high": extractor.scale.high}
+    elif isinstance(extractor, FlattenExtractor):
+        bounds = {}
+    else:
+        raise UserError("a critic potential needs an MlpPolicy (flat observations, or BoxScaler features)")
     potential = CriticPotential(
         layers[0].in_features, [layer.out_features for layer in layers[:-1]], _activation_name(act_src),
-        layers[-1].out_features,
+        layers[-1].out_features, **bounds,
     )
     with th.no_grad():
         for target, source in zip(_linear_layers(potential.net), layers, strict=True):
@@ -109,20 +128,16 @@ class BoxMLPPotential(nn.Module):
 
     def __init__(self, low: Sequence[float], high: Sequence[float], hidden_sizes: Sequence[int] = (128, 128)) -> None:
         super().__init__()
-        lo, hi = th.as_tensor(low, dtype=th.float32), th.as_tensor(high, dtype=th.float32)
-        if lo.shape != hi.shape or lo.ndim != 1 or not bool((hi > lo).all()) or not bool(th.isfinite(hi - lo).all()):
-            raise UserError("a box MLP potential needs finite bounds with high > low in every dimension")
-        self.low, self.high = lo.tolist(), hi.tolist()
+        self.scale = BoxScale(low, high)
         self.hidden_sizes = [int(h) for h in hidden_sizes]
-        self.register_buffer("centre", (lo + hi) / 2, persistent=False)
-        self.register_buffer("half_width", (hi - lo) / 2, persistent=False)
-        self.net = _mlp(len(self.low), self.hidden_sizes, 1, "relu")
+        self.net = _mlp(len(self.scale.low), self.hidden_sizes, 1, "relu")
 
     def forward(self, obs: th.Tensor) -> th.Tensor:
-        return self.net((obs.flatten(1).float() - self.centre) / self.half_width).squeeze(-1)
+        return self.net(self.scale(obs)).squeeze(-1)
 
     def spec(self) -> dict[str, Any]:
-        return {"kind": "mlp_box", "kwargs": {"low": self.low, "high": self.high, "hidden_sizes": self.hidden_sizes}}
+        kwargs = {"low": self.scale.low, "high": self.scale.high, "hidden_sizes": self.hidden_sizes}
+        return {"kind": "mlp_box", "kwargs": kwargs}
 
 
 POTENTIALS.setdefault("critic", CriticPotential)

@@ -318,7 +318,11 @@ def _lp(problem: TabularProblem, objective: str) -> Outcome:
     residuals = residual_map(problem, objective)
     result = WeightedL1(residuals).solve()
     phi, shift = residuals.variables_to_potential(result.x, problem.num_states)
-    info = {"duality_gap": result.gap, "simplex_iterations": result.simplex_iterations}
+    info = {
+        "duality_gap": result.gap,
+        "dual_infeasibility": result.dual_infeasibility,
+        "simplex_iterations": result.simplex_iterations,
+    }
     return phi, shift, 1, True, info
 
 

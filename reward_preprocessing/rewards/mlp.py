@@ -10,22 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch as th
 from gymnasium import spaces
 from imitation.rewards.reward_nets import RewardNet
 
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.rewards.registry import register_reward_net
-
-
-def _box_scaling(space: spaces.Box) -> tuple[np.ndarray, np.ndarray]:
-    """Centre and half-width of each bounded dimension (0 and 1 where unbounded)."""
-    low, high = space.low.astype(np.float64).ravel(), space.high.astype(np.float64).ravel()
-    bounded = np.isfinite(low) & np.isfinite(high) & (high > low)
-    centre = np.where(bounded, (low + high) / 2, 0.0)
-    half = np.where(bounded, (high - low) / 2, 1.0)
-    return centre, half
+from reward_preprocessing.scaling import BoxScale, box_bounds
 
 
 @register_reward_net
@@ -51,9 +42,7 @@ class MlpRewardNet(RewardNet):
         super().__init__(observation_space, action_space, normalize_images=False)
         self.hid_sizes = [int(h) for h in hid_sizes]
         self.use_action = bool(use_action)
-        centre, half = _box_scaling(observation_space)
-        self.register_buffer("centre", th.as_tensor(centre, dtype=th.float32), persistent=False)
-        self.register_buffer("half_width", th.as_tensor(half, dtype=th.float32), persistent=False)
+        self.scale = BoxScale(*box_bounds(observation_space))
         in_size = 2 * observation_space.shape[0] + (int(action_space.n) if self.use_action else 0)
         layers: list[th.nn.Module] = []
         for width in self.hid_sizes:
@@ -66,7 +55,7 @@ class MlpRewardNet(RewardNet):
         return {"hid_sizes": self.hid_sizes, "use_action": self.use_action}
 
     def forward(self, state: th.Tensor, action: th.Tensor, next_state: th.Tensor, done: th.Tensor) -> th.Tensor:
-        inputs = [(state.float() - self.centre) / self.half_width, (next_state.float() - self.centre) / self.half_width]
+        inputs = [self.scale(state), self.scale(next_state)]
         if self.use_action:
             inputs.append(action.float())
         return self.mlp(th.cat(inputs, dim=1)).squeeze(1)

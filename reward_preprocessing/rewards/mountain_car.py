@@ -41,7 +41,7 @@ class MountainCarRewardNet(RewardNet):
         shaping_seed: int = 0,
     ) -> None:
         if not isinstance(observation_space, spaces.Box) or observation_space.shape != (2,):
-            raise UserError(f"MountainCarRewardNet needs a Box observation space of shape (2,), got {observation_space}")
+            raise UserError(f"MountainCarRewardNet needs a Box observation of shape (2,), got {observation_space}")
         super().__init__(observation_space, action_space, normalize_images=False)
         self.shaping = check_shaping(shaping)
         self.gamma = check_gamma(gamma)

@@ -22,8 +22,10 @@ import contextlib
 import dataclasses
 import io
 import logging
+import os
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,16 +37,19 @@ from imitation.data.types import TrajectoryWithRew, TrajectoryWithRewPair
 from imitation.util import logger as imit_logger
 from tqdm.auto import tqdm
 
+from reward_preprocessing.artifacts import atomic_dir, write_json
 from reward_preprocessing.envs.maze import REWARDS, SHAPINGS, TabularModel, check_choice, env_id, layout_from_name
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.experts.value_iteration import value_iteration
 from reward_preprocessing.rewards.ground_truth import make_maze
+from reward_preprocessing.rewards.io import save_reward_net
 from reward_preprocessing.rewards.tabular import TabularRewardNet
 from reward_preprocessing.training.tabular_metrics import compare_with_ground_truth
 
 log = logging.getLogger(__name__)
 
 GENERATORS = ("exploratory", "agent")
+METRICS_FILE = "metrics.json"
 
 
 @dataclass(frozen=True)
@@ -125,16 +130,21 @@ class PreferenceSettings:
 
 
 PRESETS: dict[str, PreferenceSettings] = {
-    # Laptop scale: the whole default grid (32 models) in a few minutes on 2 cores.
+    # Laptop scale: the whole default grid (32 models) in a few minutes on 2 cores. Labels are the
+    # teacher's preference probabilities (no Bernoulli noise) and episodes start anywhere, so that
+    # every transition, key-holding states included, is compared often enough (measurements: module docstring).
     "fast": PreferenceSettings(
         generator="exploratory",
-        comparisons=2000,
+        comparisons=4000,
         fragment_length=4,
         iterations=2,
         timesteps=0,
         initial_epoch_multiplier=5.0,
-        epochs=3,
+        epochs=2,
         lr=1e-2,
+        sample_preferences=False,
+        random_prob=0.8,
+        exploring_starts=True,
     ),
     # The paper's setting (EmptyMaze10: fragments of 4, 5,000 comparisons, 5e5 PPO steps).
     "paper": PreferenceSettings(generator="agent", comparisons=5000, fragment_length=4, timesteps=500_000),
@@ -303,7 +313,11 @@ def _single_thread_seeded(seed: int) -> Iterator[None]:
 
 
 def _agent_generator(
-    maze: str, env_kwargs: dict[str, Any], net: TabularRewardNet, settings: PreferenceSettings, rng: np.random.Generator,
+    maze: str,
+    env_kwargs: dict[str, Any],
+    net: TabularRewardNet,
+    settings: PreferenceSettings,
+    rng: np.random.Generator,
     logger: imit_logger.HierarchicalLogger,
 ) -> pc.TrajectoryGenerator:
     """imitation's `AgentTrainer`: PPO trained on the learned reward, rollouts labelled by the env's reward."""
@@ -324,9 +338,7 @@ def _agent_generator(
         seed=settings.seed,
         device="cpu",
     )
-    return pc.AgentTrainer(
-        agent, net, venv, rng=rng, exploration_frac=settings.exploration_frac, custom_logger=logger
-    )
+    return pc.AgentTrainer(agent, net, venv, rng=rng, exploration_frac=settings.exploration_frac, custom_logger=logger)
 
 
 def check_request(maze: str, reward: str, shaping: str, gamma: float) -> None:
@@ -394,7 +406,9 @@ def train_preference_model(
             custom_logger=logger,
         )
         bar = tqdm(total=settings.iterations + 1, desc=f"preferences {maze} {reward} {shaping}", disable=not progress)
-        with bar, contextlib.redirect_stdout(io.StringIO()) as printed:  # imitation prints its query schedule
+        with bar, contextlib.redirect_stdout(io.StringIO()) as printed, warnings.catch_warnings():
+            # imitation prints its query schedule, and warns about integer (Discrete) observations.
+            warnings.filterwarnings("ignore", message="tried to wrap")
             stats = algorithm.train(settings.timesteps, settings.comparisons, callback=lambda _: bar.update())
         log.info("%s", printed.getvalue().strip())
     seconds = time.perf_counter() - start
@@ -414,6 +428,20 @@ def train_preference_model(
         }
     )
     return PreferenceRun(net=net, env_id=env_id(env.layout_name), env_kwargs=env_kwargs, metrics=metrics)
+
+
+def save_preference_run(run: PreferenceRun, out_dir: str | os.PathLike) -> None:
+    """Write the model directory (``model.safetensors`` + ``spec.json``) with ``metrics.json`` inside, atomically.
+
+    `spec.json` holds only deterministic content (the settings); wall time goes to `metrics.json`.
+    """
+    metadata = {"source": "learned", "method": "preference_comparisons", "settings": run.metrics["settings"]}
+    with atomic_dir(out_dir) as tmp:
+        save_reward_net(run.net, tmp / "model", run.env_id, run.env_kwargs, metadata=metadata)
+        for name in os.listdir(tmp / "model"):
+            os.replace(tmp / "model" / name, tmp / name)
+        os.rmdir(tmp / "model")
+        write_json(tmp / METRICS_FILE, run.metrics)
 
 
 def learned_rewards(net: TabularRewardNet, model: TabularModel) -> np.ndarray:

@@ -80,6 +80,9 @@ wildcard_constraints:
     objective="|".join(OBJECTIVES),
     mode="|".join(HEATMAP_MODES),
     source="ground_truth|learned",
+    # Experts: the SB3 MountainCar agent, or a maze's value-iteration policy ({maze}_{reward}).
+    expert="mountain_car|(?:{})_(?:{})".format("|".join(MAZES), "|".join(REWARDS)),
+    curve="mountain_car|mountain_car_learned",
 
 
 def _check_choice(target, kind, value, choices):
@@ -88,7 +91,10 @@ def _check_choice(target, kind, value, choices):
 
 
 def _check_maze_run(target, name):
-    """Check a `{maze}_{reward}_{shaping}` path segment."""
+    """Check a `{maze}_{reward}_{shaping}` (or `mountain_car_{shaping}`) path segment."""
+    if name.startswith("mountain_car_"):
+        _check_choice(target, "shaping", name.removeprefix("mountain_car_"), SHAPINGS)
+        return
     parts = name.split("_")
     if len(parts) != 3:
         raise WorkflowError(f"target {target}: expected {{maze}}_{{reward}}_{{shaping}}, got {name!r}")
@@ -181,4 +187,20 @@ def default_targets():
         for reward in config["rewards"]:
             for mode in config["heatmap_modes"]:
                 targets += [f"results/heatmaps/{maze}_{reward}_{mode}.{ext}" for ext in ("png", "pdf", "html")]
+    # Mazes: a reward model learned from preferences for every maze, reward and shaping, and the heatmaps of
+    # the learned goal rewards.
+    for maze in config["mazes"]:
+        targets += [
+            f"results/reward_models/learned/{maze}_{reward}_{shaping}"
+            for reward in config["rewards"]
+            for shaping in config["shapings"]
+        ]
+        if "goal" in config["rewards"]:
+            targets += [f"results/heatmaps/{maze}_learned.{ext}" for ext in ("png", "pdf", "html")]
+    # MountainCar: reward curves of the ground-truth and the supervised models, and videos of the experts.
+    for curve in ("mountain_car", "mountain_car_learned"):
+        targets += [f"results/curves/{curve}.{ext}" for ext in ("png", "pdf", "html")]
+    targets.append("results/videos/mountain_car.mp4")
+    if "goal" in config["rewards"]:
+        targets += [f"results/videos/{maze}_goal.mp4" for maze in config["mazes"]]
     return targets
