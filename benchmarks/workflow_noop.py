@@ -1,13 +1,15 @@
 """Benchmark the workflow's fixed costs: a no-op rerun of the default targets and the paper grid's dry run.
 
-    .venv/bin/python benchmarks/workflow_noop.py [--repeats 3] [--cores 2] [--out benchmarks/results/workflow_noop.json]
+    .venv/bin/python benchmarks/workflow_noop.py [--copy DIR] [--repeats 3] [--cores 2]
+                                                 [--out benchmarks/results/workflow_noop.json]
 
-Runs Snakemake in the repository root with the default profile (output cache on). It first brings the default
-targets up to date (from the cache where it can; timed but not part of the benchmark), then times, `--repeats`
-times each:
+Runs Snakemake with the default profile (output cache on) in the repository root, or with --copy in a fresh
+copy of the workflow at DIR that shares the repository's output cache (so it leaves results/ alone and takes
+whatever the cache holds). It first brings the default targets up to date (from the cache where it can; timed
+but not part of the benchmark), then times each of these `--repeats` times:
   version        `snakemake --version`: starting Python and Snakemake, the floor under everything else;
-  noop           `snakemake` with everything up to date; must end with "Nothing to be done";
-  paper_dry_run  `snakemake -n --configfile config/paper.yaml`: parse, validate and plan the whole paper grid.
+  noop           `snakemake` with everything up to date; must say "Nothing to be done";
+  paper_dry_run  `snakemake -n --configfile config/paper.yaml`: parse, validate and plan the paper grid.
 Prints a table (min and median seconds) and writes the JSON to --out.
 """
 
@@ -17,6 +19,7 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,12 +33,26 @@ from reward_preprocessing.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "config", "profiles", "reward_preprocessing", "environment.yml")
 
 
-def timed(args: list[str]) -> tuple[float, str]:
-    """Seconds and output of one snakemake call in the repository root; a failure stops the benchmark."""
+def copy_workflow(dest: Path) -> None:
+    """Copy what the workflow needs to `dest` (nothing of results/ or .snakemake/)."""
+    if dest.exists() and any(dest.iterdir()):
+        raise UserError(f"--copy {dest}: not empty; give a new directory")
+    for name in WORKFLOW_FILES:
+        src = REPO_ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+
+
+def timed(args: list[str], workdir: Path, env: dict[str, str]) -> tuple[float, str]:
+    """Seconds and output of one snakemake call; a failure stops the benchmark."""
     start = time.perf_counter()
-    proc = subprocess.run([SNAKEMAKE, *args], cwd=REPO_ROOT, capture_output=True, text=True)
+    proc = subprocess.run([SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
@@ -51,13 +68,21 @@ def planned_total(output: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copy", type=Path, default=None, help="run in a fresh copy of the workflow here")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--out", default="benchmarks/results/workflow_noop.json")
     args = parser.parse_args()
 
+    env = dict(os.environ)
+    workdir = REPO_ROOT
+    if args.copy is not None:
+        copy_workflow(args.copy)
+        workdir = args.copy.resolve()
+        env.setdefault("SNAKEMAKE_OUTPUT_CACHE", str(REPO_ROOT / ".cache" / "snakemake"))
     cores = ["--cores", str(args.cores)]
-    prepare_s, _ = timed(cores)
+    print(f"bringing the default targets up to date in {workdir} ...", flush=True)
+    prepare_s, _ = timed(cores, workdir, env)
     cases = {
         "version": ["--version"],
         "noop": cores,
@@ -65,18 +90,15 @@ def main() -> None:
     }
     results = {}
     for name, call in cases.items():
-        seconds, outputs = [], []
-        for _ in range(args.repeats):
-            s, out = timed(call)
-            seconds.append(s)
-            outputs.append(out)
-        if name == "noop" and not all("Nothing to be done" in out for out in outputs):
+        runs = [timed(call, workdir, env) for _ in range(args.repeats)]
+        seconds = [s for s, _ in runs]
+        if name == "noop" and not all("Nothing to be done" in out for _, out in runs):
             raise UserError("the no-op rerun ran jobs: the default targets are not stable; see `snakemake -n -r`")
         results[name] = {
             "seconds": seconds,
             "min_s": min(seconds),
             "median_s": statistics.median(seconds),
-            "planned_jobs": planned_total(outputs[-1]),
+            "planned_jobs": planned_total(runs[-1][1]),
         }
 
     print(f"prepare (bring default targets up to date): {prepare_s:.1f} s")
@@ -90,9 +112,11 @@ def main() -> None:
             "prepare_s": prepare_s,
             "cores": args.cores,
             "repeats": args.repeats,
+            "workdir": "repository" if args.copy is None else "copy",
             "machine": {
                 "python": platform.python_version(),
                 "cpus": len(os.sched_getaffinity(0)),
+                "load_1min": os.getloadavg()[0],
                 "platform": platform.platform(),
             },
         },

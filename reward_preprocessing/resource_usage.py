@@ -4,11 +4,12 @@ Snakemake's `benchmark:` directive cannot be combined with `cache: True` (Snakem
 from the cache has nothing to measure), and every deterministic rule here is cached. So each script measures
 itself instead: `reward_preprocessing.cli.run` ends a successful run with a `resource usage:` line on stderr,
 which lands in the rule's log (`... 2>&1 | tee {log}`), and `scripts/summarize_benchmarks.py` gathers those
-lines per rule.
+lines per rule, naming each log's rule from Snakemake's own job records.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import resource
@@ -94,17 +95,38 @@ class UsageRecord:
     max_rss_mb: float
 
 
-def read_usage_records(log_dir: Path) -> list[UsageRecord]:
-    """Every usage line under `log_dir` (recursively, `*.log`); the last one counts if a log holds several."""
+def read_usage_records(workdir: Path, log_dir: str = "results/logs") -> list[UsageRecord]:
+    """Every usage line in `workdir/log_dir/**/*.log`, with log paths relative to `workdir` as Snakemake writes
+    them; the last line counts if a log holds several."""
     records = []
-    for log in sorted(Path(log_dir).rglob("*.log")):
+    for log in sorted((Path(workdir) / log_dir).rglob("*.log")):
         found = None
         for line in log.read_text(errors="replace").splitlines():
             found = parse_usage_line(line) or found
         if found is not None:
             script, usage = found
-            records.append(UsageRecord(str(log), script, **asdict(usage)))
+            records.append(UsageRecord(log.relative_to(workdir).as_posix(), script, **asdict(usage)))
     return records
+
+
+def rules_by_log(metadata_dir: Path) -> dict[str, str]:
+    """Map each log file to the rule of the job that wrote it, from Snakemake's job records.
+
+    Snakemake keeps one JSON record per output in `.snakemake/metadata` with the job's rule and log files; this
+    names the rule exactly, even when two rules run the same script. Unreadable records are skipped.
+    """
+    logs: dict[str, str] = {}
+    for path in sorted(Path(metadata_dir).rglob("*")):
+        if not path.is_file():
+            continue
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(record, dict) and isinstance(record.get("rule"), str):
+            for log in record.get("log") or []:
+                logs[os.path.normpath(log)] = record["rule"]
+    return logs
 
 
 def rules_by_script(rule_files: Iterable[Path]) -> dict[str, list[str]]:
@@ -133,12 +155,18 @@ class RuleSummary:
     max_rss_mb: float
 
 
-def summarize(records: Iterable[UsageRecord], owners: dict[str, list[str]]) -> list[RuleSummary]:
-    """Per-rule totals, means and maxima, slowest rule first; a script run by several rules is named by all."""
+def summarize(
+    records: Iterable[UsageRecord], log_rules: dict[str, str], script_rules: dict[str, list[str]]
+) -> list[RuleSummary]:
+    """Per-rule totals, means and maxima, slowest rule first.
+
+    A log's rule comes from `log_rules` (`rules_by_log`); failing that, from the rules that run its script
+    (`rules_by_script`, all of them if several do), failing that, the script's name.
+    """
     groups: dict[str, list[UsageRecord]] = {}
     for record in records:
-        rule = "/".join(owners.get(record.script, [])) or record.script
-        groups.setdefault(rule, []).append(record)
+        rule = log_rules.get(os.path.normpath(record.log)) or "/".join(script_rules.get(record.script, []))
+        groups.setdefault(rule or record.script, []).append(record)
     summaries = [
         RuleSummary(
             rule=rule,

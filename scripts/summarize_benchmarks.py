@@ -1,10 +1,11 @@
 """Summarize per-rule run time and peak memory from the `resource usage:` lines in the workflow's logs.
 
 Every script ends its log with such a line (reward_preprocessing.cli.run); jobs taken from the output cache
-ran nothing and leave none. Prints one table row per rule and optionally writes the rows and every job as JSON.
+ran nothing and leave none. Each log's rule comes from Snakemake's job records (.snakemake/metadata). Prints one
+table row per rule and optionally writes the rows and every job as JSON.
 
 Example:
-    python scripts/summarize_benchmarks.py --logs results/logs --json results/benchmarks/summary.json
+    python scripts/summarize_benchmarks.py --json results/benchmarks/summary.json
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from reward_preprocessing.artifacts import write_json
 from reward_preprocessing.cli import run
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.resource_usage import read_usage_records, rules_by_script, summarize
+from reward_preprocessing.resource_usage import read_usage_records, rules_by_log, rules_by_script, summarize
 
 COLUMNS = (
     ("rule", "rule", "{}"),
@@ -44,20 +45,20 @@ def format_table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--logs", default="results/logs", help="directory of rule logs (searched recursively)")
-    parser.add_argument("--rules", default="workflow/rules", help="directory of .smk files, to map scripts to rules")
+    parser.add_argument("--workdir", default=".", help="the workflow's directory (results/logs, .snakemake)")
     parser.add_argument("--json", default=None, help="also write the summary and every job here")
     args = parser.parse_args(argv)
 
-    logs, rules = Path(args.logs), Path(args.rules)
+    workdir = Path(args.workdir)
+    logs, rules = workdir / "results" / "logs", workdir / "workflow" / "rules"
     if not logs.is_dir():
-        raise UserError(f"no log directory {logs}; run the workflow first (or pass --logs)")
-    if not rules.is_dir():
-        raise UserError(f"no rule directory {rules}; run from the repository root (or pass --rules)")
-    records = read_usage_records(logs)
+        raise UserError(f"no log directory {logs}; run the workflow first (or pass --workdir)")
+    records = read_usage_records(workdir)
     if not records:
         raise UserError(f"no 'resource usage:' lines in {logs}/**/*.log; were all jobs taken from the cache?")
-    rows = [asdict(s) for s in summarize(records, rules_by_script(sorted(rules.glob("*.smk"))))]
+    log_rules = rules_by_log(workdir / ".snakemake" / "metadata")
+    script_rules = rules_by_script(sorted(rules.glob("*.smk")))
+    rows = [asdict(s) for s in summarize(records, log_rules, script_rules)]
     print(format_table(rows))
     if args.json:
         write_json(args.json, {"rules": rows, "jobs": [asdict(r) for r in records]})

@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hyperparams", type=json_object, default={}, help="JSON object of SB3 constructor args")
     parser.add_argument("--policy-kwargs", type=json_object, default={}, help="JSON object, e.g. net_arch")
     parser.add_argument("--scale-observations", action="store_true", help="rescale Box observations to [-1, 1]")
+    parser.add_argument("--select-every", type=int, default=0,
+                        help="evaluate every this many steps and keep the best weights (0: keep the last)")
+    parser.add_argument("--select-episodes", type=int, default=10, help="episodes per checkpoint evaluation")
     parser.add_argument("--eval-episodes", type=int, default=50)
     parser.add_argument("--eval-seed", type=int, default=10_000, help="episode i of the evaluation uses seed + i")
     parser.add_argument("--out", required=True, help="expert directory to write")
@@ -40,9 +43,10 @@ def main(argv: list[str] | None = None) -> None:
 
     th.set_num_threads(1)  # one thread: reproducible weights, and parallel jobs do not compete for cores
     cfg = SB3ExpertConfig(args.env_id, args.algo, args.total_timesteps, args.seed, args.n_envs, args.env_kwargs,
-                          args.hyperparams, args.policy_kwargs, args.scale_observations)
+                          args.hyperparams, args.policy_kwargs, args.scale_observations, args.select_every,
+                          args.select_episodes)
     start = time.perf_counter()
-    model = train_sb3_expert(cfg)
+    model, checkpoints = train_sb3_expert(cfg)
     train_seconds = time.perf_counter() - start
     evaluation = evaluate_policy(model, args.env_id, args.env_kwargs, args.eval_episodes, args.eval_seed)
     metrics = {
@@ -52,10 +56,12 @@ def main(argv: list[str] | None = None) -> None:
         "total_timesteps": args.total_timesteps,
         "train_seconds": train_seconds,
         "eval_seconds": time.perf_counter() - start - train_seconds,
+        "checkpoints": checkpoints,
     }
     info = {"algo": args.algo, "seed": args.seed, "total_timesteps": args.total_timesteps, "n_envs": args.n_envs,
             "hyperparams": args.hyperparams, "policy_kwargs": args.policy_kwargs,
-            "scale_observations": args.scale_observations}
+            "scale_observations": args.scale_observations, "select_every": args.select_every,
+            "select_episodes": args.select_episodes}
     save_expert(args.out, model, args.env_id, args.env_kwargs, info, metrics)
     log.info("%s: success rate %.2f, return %.1f over %d episodes; trained in %.0fs", args.out,
              metrics["success_rate"], metrics["eval_return_mean"], args.eval_episodes, train_seconds)

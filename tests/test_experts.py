@@ -34,7 +34,7 @@ def tiny_dqn():
     th.set_num_threads(1)
     cfg = SB3ExpertConfig(ENV_ID, "dqn", 200, seed=0, hyperparams=TINY_DQN, policy_kwargs={"net_arch": [8]},
                           scale_observations=True)
-    return train_sb3_expert(cfg, progress=False)
+    return train_sb3_expert(cfg, progress=False)[0]
 
 
 def test_sb3_expert_round_trip_is_byte_identical(tmp_path, tiny_dqn):
@@ -91,7 +91,7 @@ def test_critic_potential_equals_sb3_critic(tiny_dqn):
 def test_ppo_critic_potential_equals_value_head():
     cfg = SB3ExpertConfig(ENV_ID, "ppo", 64, hyperparams={"n_steps": 32, "batch_size": 32, "n_epochs": 1},
                           policy_kwargs={"net_arch": [8]})
-    model = train_sb3_expert(cfg, progress=False)
+    model, _ = train_sb3_expert(cfg, progress=False)
     obs = np.random.default_rng(2).uniform([-1.2, -0.07], [0.6, 0.07], size=(30, 2)).astype(np.float32)
     with th.no_grad():
         ours = critic_potential(model)(th.as_tensor(obs)).numpy()

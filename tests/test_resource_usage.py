@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 
 import pytest
 from hypothesis import given
@@ -17,6 +18,7 @@ from reward_preprocessing.resource_usage import (
     measure_self,
     parse_usage_line,
     read_usage_records,
+    rules_by_log,
     rules_by_script,
     summarize,
 )
@@ -57,7 +59,14 @@ def test_rules_by_script_maps_the_workflow_scripts_to_their_rules():
     owners = rules_by_script(sorted((REPO_ROOT / "workflow" / "rules").glob("*.smk")))
     assert owners["make_ground_truth.py"] == ["ground_truth_reward"]
     assert owners["preprocess_tabular.py"] == ["preprocess_tabular"]
-    assert owners["plot_heatmap.py"] == ["heatmap_grid"]
+    assert "heatmap_grid" in owners["plot_heatmap.py"]
+
+
+def test_rules_by_log_reads_snakemake_job_records(tmp_path):
+    (tmp_path / "a").write_text(json.dumps({"rule": "heatmap_grid", "log": ["results/logs/heatmaps/m.log"]}))
+    (tmp_path / "b").write_text(json.dumps({"rule": "heatmap_main", "log": []}))
+    (tmp_path / "c").write_bytes(b"\x00 not a record")
+    assert rules_by_log(tmp_path) == {"results/logs/heatmaps/m.log": "heatmap_grid"}
 
 
 def test_summarize_groups_by_rule_slowest_first():
@@ -66,23 +75,30 @@ def test_summarize_groups_by_rule_slowest_first():
         UsageRecord("b.log", "slow.py", 4.0, 3.0, 300.0),
         UsageRecord("c.log", "slow.py", 2.0, 1.0, 500.0),
         UsageRecord("d.log", "shared.py", 0.5, 0.5, 50.0),
+        UsageRecord("e.log", "shared.py", 0.5, 0.5, 50.0),
     ]
-    owners = {"fast.py": ["fast_rule"], "slow.py": ["slow_rule"], "shared.py": ["one", "two"]}
-    rows = summarize(records, owners)
-    assert [r.rule for r in rows] == ["slow_rule", "fast_rule", "one/two"]
+    log_rules = {"e.log": "two"}  # from Snakemake's records: exact
+    script_rules = {"fast.py": ["fast_rule"], "slow.py": ["slow_rule"], "shared.py": ["one", "two"]}
+    rows = summarize(records, log_rules, script_rules)
+    assert [r.rule for r in rows] == ["slow_rule", "fast_rule", "one/two", "two"]
     slow = rows[0]
     assert (slow.jobs, slow.wall_s_total, slow.wall_s_mean, slow.wall_s_max) == (2, 6.0, 3.0, 4.0)
     assert (slow.cpu_s_total, slow.max_rss_mb) == (4.0, 500.0)
 
 
 def test_summarize_script_writes_table_and_json(tmp_path, capsys):
-    logs = tmp_path / "logs" / "stage"
+    logs = tmp_path / "results" / "logs" / "heatmaps"
     logs.mkdir(parents=True)
-    (logs / "one.log").write_text("noise\n" + format_usage_line("plot_heatmap.py", ResourceUsage(2.5, 2.0, 321.0)))
-    (logs / "two.log").write_text("a log of a run that failed, without a usage line\n")
+    usage = format_usage_line("plot_heatmap.py", ResourceUsage(2.5, 2.0, 321.0))
+    (logs / "maze4_goal_default.log").write_text("noise\n" + usage)
+    (logs / "failed.log").write_text("a log of a run that failed, without a usage line\n")
+    metadata = tmp_path / ".snakemake" / "metadata"
+    metadata.mkdir(parents=True)
+    record = {"rule": "heatmap_grid", "log": ["results/logs/heatmaps/maze4_goal_default.log"]}
+    (metadata / "cmVzdWx0cw==").write_text(json.dumps(record))
+    shutil.copytree(REPO_ROOT / "workflow" / "rules", tmp_path / "workflow" / "rules")
     out = tmp_path / "summary.json"
-    rules = REPO_ROOT / "workflow" / "rules"
-    summarize_main(["--logs", str(tmp_path / "logs"), "--rules", str(rules), "--json", str(out)])
+    summarize_main(["--workdir", str(tmp_path), "--json", str(out)])
     table = capsys.readouterr().out
     assert "heatmap_grid" in table and "321" in table
     data = json.loads(out.read_text())
@@ -92,16 +108,16 @@ def test_summarize_script_writes_table_and_json(tmp_path, capsys):
 
 def test_summarize_script_says_what_is_missing(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
-        run(summarize_main, ["--logs", str(tmp_path / "nowhere")])
+        run(summarize_main, ["--workdir", str(tmp_path / "nowhere")])
     assert exc.value.code == 2
     assert "no log directory" in capsys.readouterr().err
 
 
 @pytest.mark.slow
 def test_a_workflow_run_records_usage_for_every_script_rule(tmp_path_factory):
-    logs = baseline_run(tmp_path_factory).workdir / "results" / "logs"
-    owners = rules_by_script(sorted((REPO_ROOT / "workflow" / "rules").glob("*.smk")))
-    rows = {row.rule: row for row in summarize(read_usage_records(logs), owners)}
+    work = baseline_run(tmp_path_factory).workdir
+    log_rules = rules_by_log(work / ".snakemake" / "metadata")
+    rows = {row.rule: row for row in summarize(read_usage_records(work), log_rules, {})}
     assert rows["ground_truth_reward"].jobs == 2
     assert rows["preprocess_tabular"].jobs == 4
     assert rows["heatmap_grid"].jobs == 1

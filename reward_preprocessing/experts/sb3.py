@@ -21,13 +21,14 @@ import numpy as np
 import torch as th
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.env_util import make_vec_env
 from tqdm import tqdm
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
 from reward_preprocessing.artifacts import atomic_path
 from reward_preprocessing.errors import ArtifactError, UserError
+from reward_preprocessing.experts.evaluation import evaluate_policy
 from reward_preprocessing.experts.features import BoxScaler
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,19 @@ class SB3ExpertConfig:
     hyperparams: dict[str, Any] = field(default_factory=dict)
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     scale_observations: bool = False  # rescale Box observations to [-1, 1] (`BoxScaler`)
+    # Every `select_every` steps (0: never) the greedy policy plays `select_episodes` episodes of the task
+    # (seeds select_seed + i, apart from the final evaluation's); the best weights are kept, not the last.
+    select_every: int = 0
+    select_episodes: int = 10
+    select_seed: int = 20_000
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
             raise UserError(f"unknown algorithm {self.algo!r}; choose one of: {', '.join(ALGOS)}")
         if self.total_timesteps <= 0 or self.n_envs <= 0:
             raise UserError("total_timesteps and n_envs must be positive")
+        if self.select_every < 0 or self.select_episodes < 1:
+            raise UserError("select_every must be >= 0 and select_episodes >= 1")
 
 
 class _ProgressBar(BaseCallback):
@@ -74,8 +82,50 @@ class _ProgressBar(BaseCallback):
         self.bar.close()
 
 
-def train_sb3_expert(cfg: SB3ExpertConfig, progress: bool = True) -> BaseAlgorithm:
-    """Train an SB3 agent on `cfg.env_id` (seeded: same config, same weights)."""
+class _KeepBest(BaseCallback):
+    """Evaluate the greedy policy every `cfg.select_every` steps and at the end; keep the best weights.
+
+    Value-based agents on MountainCar oscillate between solving and forgetting the task; keeping the best
+    checkpoint (by success rate, then return; later wins ties) makes the expert reliable.
+    """
+
+    def __init__(self, cfg: SB3ExpertConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.checkpoints: list[dict[str, Any]] = []
+        self.best_key: tuple[float, float] | None = None
+        self.best_state: dict[str, th.Tensor] | None = None
+        self.next_eval = cfg.select_every
+
+    def _evaluate(self) -> None:
+        cfg = self.cfg
+        result = evaluate_policy(self.model, cfg.env_id, cfg.env_kwargs, cfg.select_episodes, cfg.select_seed,
+                                 progress=False)
+        metrics = result.metrics()
+        key = (metrics["success_rate"], metrics["eval_return_mean"])
+        self.checkpoints.append({"timesteps": self.num_timesteps, "success_rate": key[0], "return_mean": key[1]})
+        if self.best_key is None or key >= self.best_key:
+            self.best_key = key
+            self.best_state = {k: v.detach().clone() for k, v in self.model.policy.state_dict().items()}
+        log.info("checkpoint at %d steps: success rate %.2f, return %.1f", self.num_timesteps, *key)
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self.next_eval:
+            self._evaluate()
+            self.next_eval += self.cfg.select_every
+        return True
+
+    def _on_training_end(self) -> None:
+        if not self.checkpoints or self.checkpoints[-1]["timesteps"] != self.num_timesteps:
+            self._evaluate()
+        self.model.policy.load_state_dict(self.best_state)
+
+
+def train_sb3_expert(cfg: SB3ExpertConfig, progress: bool = True) -> tuple[BaseAlgorithm, list[dict[str, Any]]]:
+    """Train an SB3 agent on `cfg.env_id` (seeded: same config, same weights).
+
+    Returns the model and its checkpoint evaluations (empty unless `cfg.select_every`).
+    """
     th.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     venv = make_vec_env(cfg.env_id, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=cfg.env_kwargs)
@@ -90,8 +140,12 @@ def train_sb3_expert(cfg: SB3ExpertConfig, progress: bool = True) -> BaseAlgorit
         )
     except TypeError as e:
         raise UserError(f"invalid hyperparameters for {cfg.algo}: {e}") from e
-    model.learn(cfg.total_timesteps, callback=_ProgressBar(cfg.total_timesteps) if progress else None)
-    return model
+    callbacks: list[BaseCallback] = [_ProgressBar(cfg.total_timesteps)] if progress else []
+    keep_best = _KeepBest(cfg) if cfg.select_every else None
+    if keep_best is not None:
+        callbacks.append(keep_best)
+    model.learn(cfg.total_timesteps, callback=CallbackList(callbacks))
+    return model, keep_best.checkpoints if keep_best is not None else []
 
 
 def _normalize_zip(path: Path) -> None:

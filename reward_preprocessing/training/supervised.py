@@ -94,7 +94,7 @@ def train_supervised(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         history.append(total / len(y))
     net.eval()
     train_metrics = regression_metrics(train.rewards(net), targets[~test_mask])

@@ -1,6 +1,7 @@
 # Shared setup: config loading and validation, wildcard constraints, code versions and target lists.
 
 import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -176,6 +177,42 @@ def _explain_bad_target(wildcards):
 
 def heatmap_columns(mode):
     return HEATMAP_MODES[mode]
+
+
+# --- Experts, rollouts and MountainCar (used by experts.smk, rollouts.smk and mountain_car.smk) ---------------
+
+
+def sb3_expert_arg(key):
+    """A JSON-valued setting of the MountainCar expert (env_kwargs, hyperparams, ...) for the command line."""
+    return json.dumps(config["experts"]["mountain_car"].get(key, {}), sort_keys=True)
+
+
+def rollout_sources():
+    """The configured rollout mixture as --source arguments (policy:weight:random_prob)."""
+    return " ".join(
+        f"--source {s['policy']}:{s['weight']}:{s.get('random_prob', 0.0)}" for s in config["rollouts"]["sources"]
+    )
+
+
+def neural_preprocess_inputs(wildcards):
+    """The MountainCar model and rollouts to preprocess; the expert too when its critic is the potential."""
+    inputs = {
+        "model": ancient(f"results/reward_models/{wildcards.source}/mountain_car_{wildcards.shaping}"),
+        "rollouts": ancient("results/rollouts/mountain_car"),
+    }
+    if config["mountain_car"]["potential"].startswith("critic"):
+        inputs["expert"] = ancient("results/experts/mountain_car")
+    return inputs
+
+
+def curve_inputs(wildcards):
+    """Preprocessed MountainCar models of every shaping (rows) and objective (columns), row-major."""
+    source = "learned" if wildcards.curve.endswith("_learned") else "ground_truth"
+    return [
+        f"results/preprocessed/{source}/mountain_car_{shaping}/{objective}"
+        for shaping in config["shapings"]
+        for objective in config["objectives"]
+    ]
 
 
 def default_targets():

@@ -1,11 +1,5 @@
 # Experts: an SB3 agent for MountainCar, the exact optimal policy for each maze, and videos of them playing.
 
-import json
-
-def sb3_expert_arg(key):
-    """A JSON-valued setting of the MountainCar expert, for the script's command line."""
-    return json.dumps(config["experts"]["mountain_car"].get(key, {}), sort_keys=True)
-
 
 # Train the MountainCar expert with stable-baselines3 from the config's hyperparameters and evaluate it;
 # writes model.zip, expert.json and metrics.json (return and success rate over eval_episodes episodes).
@@ -68,7 +62,7 @@ rule maze_expert:
         " --eval-episodes {params.episodes} --eval-seed {params.eval_seed} --out {output.expert} 2>&1 | tee {log}"
 
 
-# A video of an expert playing its (unshaped) env, to see that it solves the task.
+# A video of an expert playing its (unshaped) env, to see that it solves the task (bit-exact H.264).
 rule expert_video:
     input:
         expert=ancient("results/experts/{expert}"),
@@ -78,8 +72,10 @@ rule expert_video:
         episodes=config["experts"]["video_episodes"],
         seed=config["experts"]["eval_seed"],
         code=code_version(*CORE_CODE, "reward_preprocessing/experts", "scripts/record_video.py"),
+        cache_key=cache_key,
     log:
         "results/logs/videos/{expert}.log",
+    cache: True
     conda:
         CONDA_ENV
     threads: 1

@@ -3,27 +3,6 @@
 MC = config["mountain_car"]
 
 
-def neural_preprocess_inputs(wildcards):
-    """The model and rollouts to preprocess; the expert too when its critic is the potential."""
-    inputs = {
-        "model": ancient(f"results/reward_models/{wildcards.source}/mountain_car_{wildcards.shaping}"),
-        "rollouts": ancient("results/rollouts/mountain_car"),
-    }
-    if MC["potential"].startswith("critic"):
-        inputs["expert"] = ancient("results/experts/mountain_car")
-    return inputs
-
-
-def curve_inputs(wildcards):
-    """Preprocessed models of every shaping (rows) and objective (columns), row-major."""
-    source = "learned" if wildcards.curve.endswith("_learned") else "ground_truth"
-    return [
-        f"results/preprocessed/{source}/mountain_car_{shaping}/{objective}"
-        for shaping in config["shapings"]
-        for objective in config["objectives"]
-    ]
-
-
 # The exact reward of MountainCar under one shaping, as a (weightless) RewardNet directory.
 rule mountain_car_ground_truth:
     output:

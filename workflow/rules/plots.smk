@@ -3,6 +3,9 @@
 
 HEATMAP_CODE = code_version(*CORE_CODE, "reward_preprocessing/plotting", "scripts/plot_heatmap.py")
 
+# Seconds of work each: on a cluster they run next to Snakemake instead of waiting for a node.
+localrules: plotly_js, heatmap_main
+
 
 # The plotly library, written once and shared by every interactive figure.
 rule plotly_js:
@@ -15,6 +18,9 @@ rule plotly_js:
     cache: True
     conda:
         CONDA_ENV
+    resources:
+        mem_mb=500,
+        runtime=5,
     shell:
         "python scripts/write_plotlyjs.py --out {output} 2>&1 | tee {log}"
 
@@ -73,6 +79,9 @@ rule heatmap_main:
     cache: True
     conda:
         CONDA_ENV
+    resources:
+        mem_mb=100,
+        runtime=1,
     shell:
         "for ext in png pdf html; do cp results/heatmaps/{wildcards.maze}_goal_default.$ext"
         " results/heatmaps/{wildcards.maze}.$ext; done"

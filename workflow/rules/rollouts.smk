@@ -1,13 +1,6 @@
 # Rollouts: trajectories of an expert, a random policy or a mixture, in imitation's format (+ rollouts.json).
 
 
-def rollout_sources():
-    """The configured mixture as --source arguments (policy:weight:random_prob)."""
-    return " ".join(
-        f"--source {s['policy']}:{s['weight']}:{s.get('random_prob', 0.0)}" for s in config["rollouts"]["sources"]
-    )
-
-
 ROLLOUT_CODE = code_version(
     *CORE_CODE, "reward_preprocessing/data", "reward_preprocessing/experts", "reward_preprocessing/jsonargs.py",
     "scripts/collect_rollouts.py",

@@ -1,0 +1,95 @@
+"""The MountainCar branch of the workflow, end to end, in a throw-away copy with a tiny config."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+
+import pytest
+import yaml
+
+from tests.workflow_helpers import REPO_ROOT, TINY_CONFIG, copy_workflow, snakemake
+
+TARGETS = ["results/curves/mountain_car.png", "results/curves/mountain_car_learned.html",
+           "results/videos/mountain_car.mp4"]
+
+
+def tiny_mountain_car_config() -> dict:
+    full = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())
+    experts, rollouts, mc = (copy.deepcopy(full[k]) for k in ("experts", "rollouts", "mountain_car"))
+    experts.update(eval_episodes=2)
+    experts["mountain_car"].update(
+        total_timesteps=300, policy_kwargs={"net_arch": [8]},
+        hyperparams={**experts["mountain_car"]["hyperparams"], "learning_starts": 50, "buffer_size": 500,
+                     "batch_size": 16, "train_freq": 4, "gradient_steps": 1},
+    )
+    rollouts.update(min_timesteps=400, curve_timesteps=200)
+    mc.update(hidden_sizes=[8])
+    mc["fit"].update(max_epochs=1)
+    mc["supervised"].update(epochs=1, hidden_sizes=[8])
+    return {**TINY_CONFIG, "shapings": ["unshaped", "dense"], "objectives": ["sparse_l1", "smooth_l1"],
+            "experts": experts, "rollouts": rollouts, "mountain_car": mc}
+
+
+def test_dry_run_plans_the_mountain_car_branch(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(tiny_mountain_car_config()))
+    proc = snakemake(REPO_ROOT, "-n", "--forceall", *TARGETS, "--configfile", str(path))
+    table = (proc.stdout + proc.stderr).split("Job stats:")[1]
+    jobs = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+    assert jobs == {"train_expert": 1, "collect_rollouts": 1, "curve_rollouts": 1, "mountain_car_ground_truth": 2,
+                    "mountain_car_supervised": 2, "preprocess_neural": 2 * 2 * 2, "reward_curves": 2,
+                    "expert_video": 1, "plotly_js": 1, "total": 19}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"rollouts": {"sources": [{"policy": "random", "weight": 0}]}}, "invalid config at rollouts"),
+        ({"mountain_car": {"potential": "cubic"}}, "invalid config at mountain_car"),
+        ({"experts": {"mountain_car": {"algo": "sac"}}}, "invalid config at experts"),
+    ],
+)
+def test_bad_mountain_car_config_stops_before_any_job(tmp_path, change, message):
+    config = tiny_mountain_car_config()
+    for key, value in change.items():
+        config[key] = {**config[key], **value}
+    if "experts" in change:
+        config["experts"]["mountain_car"] = {**tiny_mountain_car_config()["experts"]["mountain_car"], "algo": "sac"}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = snakemake(REPO_ROOT, "-n", "--configfile", str(path), check=False)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+
+
+def test_unknown_mountain_car_shaping_in_a_target_is_named():
+    proc = snakemake(REPO_ROOT, "-n", "results/preprocessed/ground_truth/mountain_car_shaped/sparse_l1", check=False)
+    assert proc.returncode != 0
+    assert "unknown shaping 'shaped'" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_tiny_mountain_car_run(tmp_path):
+    work = copy_workflow(tmp_path, tiny_mountain_car_config())
+    for extra in ("environment.yml",):  # the rules' `conda:` file, recorded in job metadata
+        if (REPO_ROOT / extra).exists() and not (work / extra).exists():
+            shutil.copy2(REPO_ROOT / extra, work / extra)
+    snakemake(work, *TARGETS)
+    for name in ("mountain_car", "mountain_car_learned"):
+        for ext in ("png", "pdf", "html"):
+            assert (work / "results" / "curves" / f"{name}.{ext}").stat().st_size > 1000
+    assert (work / "results" / "videos" / "mountain_car.mp4").stat().st_size > 1000
+    expert = json.loads((work / "results" / "experts" / "mountain_car" / "metrics.json").read_text())
+    assert expert["eval_episodes"] == 2 and 0.0 <= expert["success_rate"] <= 1.0
+    learned = json.loads((work / "results" / "reward_models" / "learned" / "mountain_car_dense" / "metrics.json")
+                         .read_text())
+    assert learned["split"] == "by_trajectory" and learned["test_trajectories"] >= 1
+    pp = json.loads((work / "results" / "preprocessed" / "ground_truth" / "mountain_car_dense" / "sparse_l1"
+                     / "metrics.json").read_text())
+    assert pp["value"] <= pp["value_initial"] and pp["objective"] == "sparse_l1"
+    # Nothing left to do on a second run.
+    proc = snakemake(work, "-n", *TARGETS)
+    assert "Nothing to be done" in proc.stdout + proc.stderr
