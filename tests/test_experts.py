@@ -43,7 +43,8 @@ def test_sb3_expert_round_trip_is_byte_identical(tmp_path, tiny_dqn):
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
     loaded = load_sb3_expert(tmp_path / "a.zip")  # algorithm inferred from the policy class
     obs = np.random.default_rng(0).uniform([-1.2, -0.07], [0.6, 0.07], size=(20, 2)).astype(np.float32)
-    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], tiny_dqn.predict(obs, deterministic=True)[0])
+    expected = tiny_dqn.predict(obs, deterministic=True)[0]
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], expected)
 
 
 def test_expert_directory_round_trip(tmp_path, tiny_dqn):
@@ -96,6 +97,16 @@ def test_ppo_critic_potential_equals_value_head():
     with th.no_grad():
         ours = critic_potential(model)(th.as_tensor(obs)).numpy()
     np.testing.assert_allclose(ours, critic_values(model, obs), rtol=1e-5, atol=1e-6)
+
+
+def test_keep_best_checkpoint_restores_the_best_weights():
+    cfg = SB3ExpertConfig(ENV_ID, "dqn", 300, hyperparams=TINY_DQN, policy_kwargs={"net_arch": [8]},
+                          select_every=100, select_episodes=1)
+    model, checkpoints = train_sb3_expert(cfg, progress=False)
+    assert [c["timesteps"] for c in checkpoints] == [100, 200, 300]
+    best = max(checkpoints[::-1], key=lambda c: (c["success_rate"], c["return_mean"]))
+    again = evaluate_policy(model, ENV_ID, {}, 1, cfg.select_seed, progress=False).metrics()
+    assert again["eval_return_mean"] == best["return_mean"]
 
 
 def test_bad_sb3_config_is_a_user_error():

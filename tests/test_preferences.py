@@ -20,14 +20,16 @@ from reward_preprocessing.errors import UserError
 from reward_preprocessing.rewards.ground_truth import make_maze
 from reward_preprocessing.rewards.io import load_reward_net, read_spec
 from reward_preprocessing.rewards.tabular import TabularRewardNet
-from reward_preprocessing.training.preferences import (
+from reward_preprocessing.training.preference_parts import (
     BatchedPreferenceModel,
     ExploratoryGenerator,
-    PreferenceSettings,
     VectorizedFragmenter,
+    reachable_states,
+)
+from reward_preprocessing.training.preferences import (
+    PreferenceSettings,
     learned_rewards,
     preference_settings,
-    reachable_states,
     save_preference_run,
     train_preference_model,
 )
@@ -229,8 +231,14 @@ def test_metrics_of_the_ground_truth_itself_are_perfect():
 def test_agent_generator_trains_ppo_and_learns_from_its_rollouts():
     """The paper's generator (imitation's AgentTrainer with PPO), at a tiny scale."""
     settings = preference_settings(
-        "paper", comparisons=200, timesteps=2048, iterations=2, initial_epoch_multiplier=5.0, ppo_envs=2,
-        ppo_n_steps=128, ppo_epochs=2,
+        "paper",
+        comparisons=200,
+        timesteps=2048,
+        iterations=2,
+        initial_epoch_multiplier=5.0,
+        ppo_envs=2,
+        ppo_n_steps=128,
+        ppo_epochs=2,
     )
     result = train_preference_model("maze4", "goal", "dense", settings, progress=False)
     assert result.metrics["settings"]["generator"] == "agent"

@@ -175,16 +175,16 @@ def test_mm_moves_when_the_l1_optimum_is_not_log_optimal():
 @pytest.mark.parametrize("maze", ["maze4", "keymaze6"])
 @pytest.mark.parametrize("reward", REWARDS)
 def test_maze_shaping_invariance_and_policy(maze, reward):
-    for objective in OBJECTIVES:
-        unshaped = solve(maze_problem(maze, reward, "unshaped"), objective)
-        for shaping in SHAPINGS:
-            problem = maze_problem(maze, reward, shaping)
+    unshaped = {o: solve(maze_problem(maze, reward, "unshaped"), o) for o in OBJECTIVES}
+    for shaping in SHAPINGS:
+        model = build_tabular_model(LAYOUTS[SHORT_NAMES[maze]], reward, shaping, GAMMA)
+        problem = TabularProblem.from_model(model)
+        before = value_iteration(model.next_state, model.reward, GAMMA).optimal_actions(1e-6)
+        for objective in OBJECTIVES:
             solution = solve(problem, objective)
             # The canonical projection makes the whole result, not just its value, shaping-free.
-            assert abs(solution.value - unshaped.value) <= 1e-9
-            np.testing.assert_allclose(solution.preprocessed, unshaped.preprocessed, atol=1e-8)
-            model = build_tabular_model(LAYOUTS[SHORT_NAMES[maze]], reward, shaping, GAMMA)
-            before = value_iteration(model.next_state, model.reward, GAMMA).optimal_actions(1e-6)
+            assert abs(solution.value - unshaped[objective].value) <= 1e-9
+            np.testing.assert_allclose(solution.preprocessed, unshaped[objective].preprocessed, atol=1e-8)
             after = value_iteration(model.next_state, solution.preprocessed.reshape(model.reward.shape), GAMMA)
             np.testing.assert_array_equal(after.optimal_actions(1e-6), before)
 

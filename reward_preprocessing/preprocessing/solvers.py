@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.optimize
 import torch as th
+from threadpoolctl import ThreadpoolController
 
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.preprocessing.objectives import (
@@ -75,9 +77,22 @@ def solve(problem: TabularProblem, objective: str, solver: str = AUTO, **options
     if name == "lp" and is_log(objective):
         raise UserError(f"solver 'lp' solves L1 objectives only; use 'mm' (or 'auto') for {objective!r}")
     start = time.perf_counter()
-    phi, shift, iterations, converged, info = _RUNNERS[name](problem, objective, **options)
+    with _one_blas_thread():
+        phi, shift, iterations, converged, info = _RUNNERS[name](problem, objective, **options)
     seconds = time.perf_counter() - start
     return _solution(problem, objective, phi, shift, name, seconds, iterations, converged, info)
+
+
+_threadpools: ThreadpoolController | None = None
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """Run BLAS single-threaded: these dense problems are tiny (least squares, L-BFGS), and extra
+    BLAS threads only add overhead, up to seconds per call on a machine whose cores are busy."""
+    global _threadpools
+    if _threadpools is None:
+        _threadpools = ThreadpoolController()
+    return _threadpools.limit(limits=1, user_api="blas")
 
 
 # Each solver returns (phi, shift, iterations, converged, info).

@@ -20,6 +20,7 @@ rule learned_reward:
         code=code_version(
             *CORE_CODE,
             "reward_preprocessing/training/preferences.py",
+            "reward_preprocessing/training/preference_parts.py",
             "reward_preprocessing/training/tabular_metrics.py",
             "reward_preprocessing/experts/value_iteration.py",
             "scripts/train_preferences.py",
