@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
 
     names = {f.name for f in dataclasses.fields(PreferenceSettings)}
     settings = preference_settings(args.preset, **{k: v for k, v in vars(args).items() if k in names and v is not None})
-    check_request(args.maze, args.reward, args.shaping, args.gamma)
+    check_request(args.maze, args.reward, args.shaping, args.gamma, settings)
     result = train_preference_model(
         args.maze, args.reward, args.shaping, settings, args.gamma, args.shaping_seed, progress=not args.quiet
     )

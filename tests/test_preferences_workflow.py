@@ -1,4 +1,4 @@
-"""A tiny real run of the learned-reward branch: preferences -> preprocessing -> heatmap, for maze4."""
+"""The learned-reward branch in Snakemake: planning with the paper config, and a tiny real run for maze4."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from reward_preprocessing.rewards.ground_truth import make_maze
 from reward_preprocessing.rewards.io import load_reward_net
 from reward_preprocessing.training.preferences import learned_rewards
-from tests.workflow_helpers import TINY_CONFIG, copy_workflow, snakemake
+from tests.workflow_helpers import REPO_ROOT, TINY_CONFIG
+from tests.workflow_runs import copy_with_profiles, planned_jobs, snakemake
 
 CONFIG = {
     **TINY_CONFIG,
@@ -28,7 +29,7 @@ TARGETS = [f"results/heatmaps/maze4_learned.{ext}" for ext in ("png", "pdf", "ht
 
 @pytest.mark.slow
 def test_learned_branch_runs_end_to_end_for_maze4(tmp_path):
-    work = copy_workflow(tmp_path, CONFIG)
+    work = copy_with_profiles(tmp_path, CONFIG)
     snakemake(work, *TARGETS)
 
     for target in TARGETS:
@@ -50,3 +51,13 @@ def test_learned_branch_runs_end_to_end_for_maze4(tmp_path):
 
     again = snakemake(work, "-n", *TARGETS)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_paper_config_plans_the_learned_branch_with_the_paper_preset():
+    proc = snakemake(
+        REPO_ROOT, "-n", "--forceall", "-p", "results/heatmaps/maze10_learned.png", "--configfile", "config/paper.yaml"
+    )
+    out = proc.stdout + proc.stderr
+    jobs = planned_jobs(out)
+    assert (jobs["learned_reward"], jobs["preprocess_tabular"], jobs["heatmap_learned"]) == (4, 8, 1)
+    assert out.count("--preset paper --seed 0 --out results/reward_models/learned/maze10_goal_") == 4

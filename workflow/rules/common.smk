@@ -42,8 +42,9 @@ os.environ.update(
 # Between-workflow output cache of the rules marked `cache: True` (turned on by `cache:` in profiles/default):
 # inside the project unless SNAKEMAKE_OUTPUT_CACHE names another place, e.g. a disk shared by a cluster's nodes.
 # Set here because a profile cannot set environment variables and Snakemake reads this one only after parsing.
-os.environ.setdefault("SNAKEMAKE_OUTPUT_CACHE", str(Path(workflow.basedir, ".cache", "snakemake")))
-Path(os.environ["SNAKEMAKE_OUTPUT_CACHE"]).mkdir(parents=True, exist_ok=True)
+Path(os.environ.setdefault("SNAKEMAKE_OUTPUT_CACHE", str(Path(workflow.basedir, ".cache", "snakemake")))).mkdir(
+    parents=True, exist_ok=True
+)
 
 
 # Rerun policy: a job reruns when its params (config values and the `code` hash below), command, set of inputs
@@ -54,7 +55,7 @@ Path(os.environ["SNAKEMAKE_OUTPUT_CACHE"]).mkdir(parents=True, exist_ok=True)
 
 
 def cache_key(wildcards):
-    """The job's wildcard values, a param of every cached rule (`params: cache_key=cache_key`).
+    """The job's wildcard values, a param (`cache_key=cache_key`) of every cached rule.
 
     Snakemake's cache key hashes a rule's command template, params, source inputs and upstream jobs, but not
     its wildcards: without this, two jobs of a rule without inputs (maze4 and maze10 ground truth) or with the
@@ -177,6 +178,13 @@ def _explain_bad_target(wildcards):
 
 def heatmap_columns(mode):
     return HEATMAP_MODES[mode]
+
+
+def preference_args(cfg):
+    """The config's `preferences` section as command-line flags: the preset, the seed, then each override."""
+    flags = [f"--preset {cfg['preset']}", f"--seed {cfg['seed']}"]
+    flags += [f"--{key.replace('_', '-')} {value}" for key, value in sorted(cfg.get("overrides", {}).items())]
+    return " ".join(flags)
 
 
 # --- Experts, rollouts and MountainCar (used by experts.smk, rollouts.smk and mountain_car.smk) ---------------

@@ -1,13 +1,6 @@
 # Learned reward models: tabular maze rewards learned from synthetic preferences, and their heatmaps.
 
 
-def preference_args(cfg):
-    """The config's `preferences` section as command-line flags: the preset, the seed, then each override."""
-    flags = [f"--preset {cfg['preset']}", f"--seed {cfg['seed']}"]
-    flags += [f"--{key.replace('_', '-')} {value}" for key, value in sorted(cfg.get("overrides", {}).items())]
-    return " ".join(flags)
-
-
 # Learn the reward of one maze, reward and shaping from preferences between trajectory fragments, labelled by
 # the shaped ground truth (imitation's preference comparisons); writes the model directory with metrics.json.
 rule learned_reward:
