@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--expert", help="expert directory (needed by 'expert' sources; names the env)")
     parser.add_argument("--env-id", help="env to roll out in (default: the expert's)")
     parser.add_argument("--env-kwargs", type=json_object, default=None,
-                        help="JSON object of env options (default: the expert's task: unshaped, no training aids)")
+                        help="JSON object of env options (default: the expert's, unshaped)")
     parser.add_argument("--source", action="append", type=RolloutSource.parse, default=None,
                         help="policy[:weight[:random_prob]], repeatable (default: expert)")
     parser.add_argument("--min-timesteps", type=int, required=True)

@@ -145,9 +145,9 @@ def test_corrupt_policy_json_is_an_artifact_error(tmp_path):
         load_tabular_policy(tmp_path / "policy.json")
 
 
-def test_task_kwargs_drop_shaping_and_training_aids():
-    assert task_kwargs({"shaping": "dense", "exploring_starts": True, "gamma": 0.9}) == {
-        "shaping": "unshaped", "gamma": 0.9}
+def test_task_kwargs_drop_shaping():
+    assert task_kwargs({"shaping": "dense", "gamma": 0.9}) == {"shaping": "unshaped", "gamma": 0.9}
+    assert task_kwargs({"reward": "goal"}) == {"reward": "goal"}
 
 
 @pytest.mark.parametrize("suffix", [".gif", ".mp4"])

@@ -127,9 +127,6 @@ class ShapedMountainCarEnv(MountainCarEnv):
             random (phi = 100 sin(a pos + b) sin(c vel + d), a..d from `shaping_seed`).
         gamma: discount used in the shaping term.
         shaping_seed: seed of the random potential's parameters.
-        exploring_starts: start anywhere (position in [-1.2, 0.5), any velocity) instead of at rest in
-            the valley. A training aid for experts: random exploration then reaches the flag, and what
-            is learnt near it spreads back to the usual starts. Evaluation and rollouts never use it.
     """
 
     def __init__(
@@ -137,14 +134,12 @@ class ShapedMountainCarEnv(MountainCarEnv):
         shaping: str = "unshaped",
         gamma: float = 0.99,
         shaping_seed: int = 0,
-        exploring_starts: bool = False,
         render_mode: str | None = None,
     ) -> None:
         super().__init__(render_mode=render_mode)
         self.shaping = check_shaping(shaping)
         self.gamma = check_gamma(gamma)
         self.shaping_seed = int(shaping_seed)
-        self.exploring_starts = bool(exploring_starts)
         self.params = RandomPotentialParams.from_seed(self.shaping_seed)
         self.absorbed = False
 
@@ -153,9 +148,6 @@ class ShapedMountainCarEnv(MountainCarEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed, options=options)
-        if self.exploring_starts:
-            self.state = np.array([self.np_random.uniform(self.min_position, GOAL_POSITION),
-                                   self.np_random.uniform(-self.max_speed, self.max_speed)])
         self.state = self._obs().astype(np.float64)
         self.absorbed = False
         return self._obs(), {}

@@ -3,8 +3,7 @@
 Success means the task was solved at some point of the episode: the car
 reached the flag (MountainCar) or the agent stood on the goal, holding the key
 in KeyMazes. Shaping never changes the dynamics, so experts are evaluated on
-the unshaped task (and without training aids such as exploring starts), where
-the return has its usual meaning (MountainCar: minus the steps to the flag).
+the unshaped task, where the return has its usual meaning (MountainCar: minus the steps to the flag).
 """
 
 from __future__ import annotations
@@ -43,16 +42,9 @@ def task_solved(env: gym.Env) -> bool:
     raise UserError(f"no success criterion for env {type(env).__name__}")
 
 
-# Env options that only help training; the task itself is the env without them.
-TRAINING_AIDS = ("exploring_starts",)
-
-
 def task_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The task an expert is judged on: its env without shaping (dynamics unchanged) or training aids."""
-    kwargs = {k: v for k, v in env_kwargs.items() if k not in TRAINING_AIDS}
-    if "shaping" in kwargs:
-        kwargs["shaping"] = "unshaped"
-    return kwargs
+    """The task an expert is judged on: its env without shaping (which leaves the dynamics unchanged)."""
+    return {**env_kwargs, "shaping": "unshaped"} if "shaping" in env_kwargs else dict(env_kwargs)
 
 
 @dataclass

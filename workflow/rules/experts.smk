@@ -15,6 +15,8 @@ rule train_expert:
         hyperparams=sb3_expert_arg("hyperparams"),
         policy_kwargs=sb3_expert_arg("policy_kwargs"),
         scale="--scale-observations" if config["experts"]["mountain_car"]["scale_observations"] else "",
+        select_every=config["experts"]["mountain_car"]["select_every"],
+        select_episodes=config["experts"]["mountain_car"]["select_episodes"],
         episodes=config["experts"]["eval_episodes"],
         eval_seed=config["experts"]["eval_seed"],
         code=code_version(*CORE_CODE, "reward_preprocessing/experts", "reward_preprocessing/jsonargs.py",
@@ -34,7 +36,8 @@ rule train_expert:
         "python scripts/train_expert.py --env-id reward_preprocessing/MountainCar-v0 --algo {params.algo}"
         " --total-timesteps {params.steps} --seed {params.seed} --n-envs {params.n_envs}"
         " --env-kwargs '{params.env_kwargs}' --hyperparams '{params.hyperparams}'"
-        " --policy-kwargs '{params.policy_kwargs}' {params.scale} --eval-episodes {params.episodes}"
+        " --policy-kwargs '{params.policy_kwargs}' {params.scale} --select-every {params.select_every}"
+        " --select-episodes {params.select_episodes} --eval-episodes {params.episodes}"
         " --eval-seed {params.eval_seed} --out {output.expert} 2>&1 | tee {log}"
 
 
