@@ -248,7 +248,6 @@ def test_metrics_of_the_ground_truth_itself_are_perfect():
     assert compare_with_ground_truth(-model.reward, model)["return_ratio"] < 0.5
 
 
-@pytest.mark.slow
 def test_agent_generator_trains_ppo_deterministically():
     """The paper's generator (imitation's AgentTrainer with PPO), at a tiny scale: runs, learns, repeats exactly."""
     settings = preference_settings(
