@@ -205,11 +205,11 @@ def rollout_sources():
 def neural_preprocess_inputs(wildcards):
     """The MountainCar model and rollouts to preprocess; the expert too when its critic is the potential."""
     inputs = {
-        "model": ancient(f"results/reward_models/{wildcards.source}/mountain_car_{wildcards.shaping}"),
-        "rollouts": ancient("results/rollouts/mountain_car"),
+        "model": f"results/reward_models/{wildcards.source}/mountain_car_{wildcards.shaping}",
+        "rollouts": "results/rollouts/mountain_car",
     }
     if config["mountain_car"]["potential"].startswith("critic"):
-        inputs["expert"] = ancient("results/experts/mountain_car")
+        inputs["expert"] = "results/experts/mountain_car"
     return inputs
 
 

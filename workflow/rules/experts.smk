@@ -68,7 +68,7 @@ rule maze_expert:
 # A video of an expert playing its (unshaped) env, to see that it solves the task (bit-exact H.264).
 rule expert_video:
     input:
-        expert=ancient("results/experts/{expert}"),
+        expert="results/experts/{expert}",
     output:
         video="results/videos/{expert}.mp4",
     params:

@@ -30,8 +30,8 @@ rule mountain_car_ground_truth:
 # the train/test split is by trajectory and the test metrics go to metrics.json.
 rule mountain_car_supervised:
     input:
-        rollouts=ancient("results/rollouts/mountain_car"),
-        target=ancient("results/reward_models/ground_truth/mountain_car_{shaping}"),
+        rollouts="results/rollouts/mountain_car",
+        target="results/reward_models/ground_truth/mountain_car_{shaping}",
     output:
         model=directory("results/reward_models/learned/mountain_car_{shaping}"),
     params:
@@ -104,7 +104,7 @@ rule preprocess_neural:
 rule reward_curves:
     input:
         runs=curve_inputs,
-        rollouts=ancient("results/rollouts/mountain_car_curve"),
+        rollouts="results/rollouts/mountain_car_curve",
         plotlyjs=rules.plotly_js.output,
     output:
         png=report(

@@ -11,7 +11,7 @@ ROLLOUT_CODE = code_version(
 # in the expert's env without shaping (so the stored rewards are the task's own).
 rule collect_rollouts:
     input:
-        expert=ancient("results/experts/{expert}"),
+        expert="results/experts/{expert}",
     output:
         rollouts=directory("results/rollouts/{expert}"),
     params:
@@ -37,7 +37,7 @@ rule collect_rollouts:
 # The expert alone for curve_timesteps steps: the rollout along which reward curves are drawn.
 rule curve_rollouts:
     input:
-        expert=ancient("results/experts/{expert}"),
+        expert="results/experts/{expert}",
     output:
         rollouts=directory("results/rollouts/{expert}_curve"),
     params:
