@@ -1,15 +1,18 @@
 """Benchmark the workflow's fixed costs: a no-op rerun of the default targets and the paper grid's dry run.
 
-    .venv/bin/python benchmarks/workflow_noop.py [--copy DIR] [--repeats 3] [--cores 2]
+    .venv/bin/python benchmarks/workflow_noop.py [--workdir DIR] [--repeats 3] [--cores 2]
                                                  [--out benchmarks/results/workflow_noop.json]
 
-Runs Snakemake with the default profile (output cache on) in the repository root, or with --copy in a fresh
-copy of the workflow at DIR that shares the repository's output cache (so it leaves results/ alone and takes
-whatever the cache holds). It first brings the default targets up to date (from the cache where it can; timed
-but not part of the benchmark), then times each of these `--repeats` times:
+Runs Snakemake with the default profile (output cache on) in the repository root, or with --workdir in DIR: a
+copy of the workflow made there first unless DIR already holds one, sharing the repository's output cache (so
+it leaves the repository's results/ alone and takes whatever the cache holds). It first brings the default
+targets up to date (from the cache where it can; timed but not part of the benchmark), then times each of these
+`--repeats` times:
   version        `snakemake --version`: starting Python and Snakemake, the floor under everything else;
   noop           `snakemake` with everything up to date; must say "Nothing to be done";
-  paper_dry_run  `snakemake -n --configfile config/paper.yaml`: parse, validate and plan the paper grid.
+  paper_dry_run  `snakemake -n --configfile config/paper.yaml`: parse, validate and plan the paper grid
+                 (listing the jobs that differ from what is there);
+  paper_dry_run_forceall  the same with --forceall: every job of the paper grid listed.
 Prints a table (min and median seconds) and writes the JSON to --out.
 """
 
@@ -38,8 +41,6 @@ WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "config", "profiles", "rew
 
 def copy_workflow(dest: Path) -> None:
     """Copy what the workflow needs to `dest` (nothing of results/ or .snakemake/)."""
-    if dest.exists() and any(dest.iterdir()):
-        raise UserError(f"--copy {dest}: not empty; give a new directory")
     for name in WORKFLOW_FILES:
         src = REPO_ROOT / name
         if src.is_dir():
@@ -68,7 +69,7 @@ def planned_total(output: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copy", type=Path, default=None, help="run in a fresh copy of the workflow here")
+    parser.add_argument("--workdir", type=Path, default=None, help="run in this copy of the workflow (made if new)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--out", default="benchmarks/results/workflow_noop.json")
@@ -76,9 +77,10 @@ def main() -> None:
 
     env = dict(os.environ)
     workdir = REPO_ROOT
-    if args.copy is not None:
-        copy_workflow(args.copy)
-        workdir = args.copy.resolve()
+    if args.workdir is not None:
+        workdir = args.workdir.resolve()
+        if not (workdir / "Snakefile").exists():
+            copy_workflow(workdir)
         env.setdefault("SNAKEMAKE_OUTPUT_CACHE", str(REPO_ROOT / ".cache" / "snakemake"))
     cores = ["--cores", str(args.cores)]
     print(f"bringing the default targets up to date in {workdir} ...", flush=True)
@@ -87,6 +89,7 @@ def main() -> None:
         "version": ["--version"],
         "noop": cores,
         "paper_dry_run": [*cores, "-n", "--configfile", "config/paper.yaml"],
+        "paper_dry_run_forceall": [*cores, "-n", "--forceall", "--configfile", "config/paper.yaml"],
     }
     results = {}
     for name, call in cases.items():
@@ -102,9 +105,9 @@ def main() -> None:
         }
 
     print(f"prepare (bring default targets up to date): {prepare_s:.1f} s")
-    print(f"{'case':<15} {'min s':>7} {'median s':>9} {'jobs':>6}")
+    print(f"{'case':<24} {'min s':>7} {'median s':>9} {'jobs':>6}")
     for name, r in results.items():
-        print(f"{name:<15} {r['min_s']:>7.2f} {r['median_s']:>9.2f} {r['planned_jobs']:>6}")
+        print(f"{name:<24} {r['min_s']:>7.2f} {r['median_s']:>9.2f} {r['planned_jobs']:>6}")
     write_json(
         REPO_ROOT / args.out,
         {
@@ -112,7 +115,7 @@ def main() -> None:
             "prepare_s": prepare_s,
             "cores": args.cores,
             "repeats": args.repeats,
-            "workdir": "repository" if args.copy is None else "copy",
+            "workdir": "repository" if args.workdir is None else "copy",
             "machine": {
                 "python": platform.python_version(),
                 "cpus": len(os.sched_getaffinity(0)),

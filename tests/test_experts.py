@@ -121,8 +121,7 @@ def test_value_iteration_expert_solves_the_maze(tmp_path, maze, reward):
     kwargs = {"reward": reward, "shaping": "unshaped", "gamma": 0.99}
     policy = optimal_maze_policy(maze_env_id(maze), kwargs, 0.99)
     result = evaluate_policy(policy, maze_env_id(maze), kwargs, 20, seed=0, progress=False)
-    if reward == "goal":
-        assert result.metrics()["success_rate"] == 1.0
+    assert result.metrics()["success_rate"] == 1.0
     save_tabular_policy(policy, tmp_path / "policy.json")
     loaded = load_tabular_policy(tmp_path / "policy.json")
     np.testing.assert_array_equal(loaded.actions, policy.actions)

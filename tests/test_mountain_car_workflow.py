@@ -44,20 +44,29 @@ def test_dry_run_plans_the_mountain_car_branch(tmp_path):
                     "expert_video": 1, "plotly_js": 1, "total": 19}
 
 
+def _zero_weights(c):
+    c["rollouts"]["sources"] = [{"policy": "random", "weight": 0}]
+
+
+def _cubic_potential(c):
+    c["mountain_car"]["potential"] = "cubic"
+
+
+def _sac_expert(c):
+    c["experts"]["mountain_car"]["algo"] = "sac"
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"rollouts": {"sources": [{"policy": "random", "weight": 0}]}}, "invalid config at rollouts"),
-        ({"mountain_car": {"potential": "cubic"}}, "invalid config at mountain_car"),
-        ({"experts": {"mountain_car": {"algo": "sac"}}}, "invalid config at experts"),
+        (_zero_weights, "invalid config at rollouts.sources"),
+        (_cubic_potential, "invalid config at mountain_car.potential"),
+        (_sac_expert, "invalid config at experts.mountain_car.algo"),
     ],
 )
 def test_bad_mountain_car_config_stops_before_any_job(tmp_path, change, message):
     config = tiny_mountain_car_config()
-    for key, value in change.items():
-        config[key] = {**config[key], **value}
-    if "experts" in change:
-        config["experts"]["mountain_car"] = {**tiny_mountain_car_config()["experts"]["mountain_car"], "algo": "sac"}
+    change(config)
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(config))
     proc = snakemake(REPO_ROOT, "-n", "--configfile", str(path), check=False)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -115,3 +119,14 @@ def test_transitions_keep_time_order_and_episodes():
     same = batch.episode_ids[1:] == batch.episode_ids[:-1]
     np.testing.assert_array_equal(batch.obs[1:][same], batch.next_obs[:-1][same])  # consecutive in time
     assert not batch.dones.any()  # fixed horizon: no terminal states
+
+
+def test_cli_refuses_bad_weights_with_one_line(tmp_path, repo_root):
+    proc = subprocess.run(
+        [sys.executable, "scripts/collect_rollouts.py", "--env-id", ENV_ID, "--source", "random:0",
+         "--source", "expert:0", "--min-timesteps", "10", "--out", str(tmp_path / "r")],
+        cwd=repo_root, env={**os.environ, "PYTHONPATH": str(repo_root)}, capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    assert "error: rollout weights must sum to a positive number, got 0.0" in proc.stderr
+    assert not (tmp_path / "r").exists()

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "config", "reward_preprocessing")
+WORKFLOW_FILES = ("Snakefile", "workflow", "scripts", "config", "reward_preprocessing", "environment.yml", "profiles")
 
 TINY_CONFIG = {
     "gamma": 0.99,

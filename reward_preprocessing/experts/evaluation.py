@@ -1,8 +1,8 @@
 """Evaluate a policy: return and success rate over seeded episodes.
 
 Success means the task was solved at some point of the episode: the car
-reached the flag (MountainCar) or the agent stood on the goal, holding the key
-in KeyMazes. Shaping never changes the dynamics, so experts are evaluated on
+reached the flag (MountainCar), the agent stood on the goal, holding the key
+in KeyMazes (goal reward), or on the diagonal path (path reward). Shaping never changes the dynamics, so experts are evaluated on
 the unshaped task, where the return has its usual meaning (MountainCar: minus the steps to the flag).
 """
 
@@ -36,9 +36,11 @@ def task_solved(env: gym.Env) -> bool:
         return env.absorbed
     if isinstance(env, MazeEnv):
         model = env.tabular_model()
-        state = env._state
-        on_goal = tuple(model.cells[state]) == tuple(env.layout.goal)
-        return bool(on_goal and (env.layout.key is None or model.has_key[state]))
+        row, col = (int(v) for v in model.cells[env._state])
+        if env.reward_name == "path":  # the path reward only asks to be on the path (cells (i, i), (i, i + 1))
+            return col in (row, row + 1)
+        on_goal = (row, col) == tuple(env.layout.goal)
+        return bool(on_goal and (env.layout.key is None or model.has_key[env._state]))
     raise UserError(f"no success criterion for env {type(env).__name__}")
 
 

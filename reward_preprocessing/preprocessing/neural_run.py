@@ -89,6 +89,8 @@ def preprocess_neural_model_dir(
 ) -> NeuralPreprocessResult:
     """Fit a potential for `objective` over the rollouts' transitions and write `out_dir`."""
     check_objective(objective)
+    if not 0.0 < gamma <= 1.0:
+        raise UserError(f"gamma must be in (0, 1], got {gamma}")
     fit = fit or FitSettings()
     spec = read_spec(model_dir)
     net = load_reward_net(model_dir)

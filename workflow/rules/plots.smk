@@ -76,6 +76,8 @@ rule heatmap_main:
         html="results/heatmaps/{maze}.html",
     params:
         cache_key=cache_key,
+    log:
+        "results/logs/heatmaps/{maze}.log",
     cache: True
     conda:
         CONDA_ENV
@@ -83,8 +85,8 @@ rule heatmap_main:
         mem_mb=100,
         runtime=1,
     shell:
-        "for ext in png pdf html; do cp results/heatmaps/{wildcards.maze}_goal_default.$ext"
-        " results/heatmaps/{wildcards.maze}.$ext; done"
+        "for ext in png pdf html; do cp -v results/heatmaps/{wildcards.maze}_goal_default.$ext"
+        " results/heatmaps/{wildcards.maze}.$ext; done 2>&1 | tee {log}"
 
 
 # Catch-all for misspelt targets under results/: fails before any job runs, naming the unknown part.
