@@ -27,7 +27,8 @@ TINY_TARGETS = tuple(
 def copy_with_profiles(dest: Path, config: dict | None = None) -> Path:
     """A copy of the workflow (see `copy_workflow`) that also has profiles/, so profiles/default applies."""
     copy_workflow(dest, TINY_CONFIG if config is None else config)
-    shutil.copytree(REPO_ROOT / "profiles", dest / "profiles")
+    if not (dest / "profiles").exists():
+        shutil.copytree(REPO_ROOT / "profiles", dest / "profiles")
     if not (dest / "environment.yml").exists():  # named by the rules' conda: directive
         shutil.copy2(REPO_ROOT / "environment.yml", dest / "environment.yml")
     return dest

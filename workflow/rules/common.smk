@@ -40,7 +40,7 @@ os.environ.update(
 )
 
 # Between-workflow output cache of the rules marked `cache: True` (turned on by `cache:` in profiles/default):
-# inside the project unless SNAKEMAKE_OUTPUT_CACHE names another place, e.g. a disk shared by a cluster's nodes.
+# inside the project unless SNAKEMAKE_OUTPUT_CACHE names another place, e.g. one shared by several checkouts.
 # Set here because a profile cannot set environment variables and Snakemake reads this one only after parsing.
 Path(os.environ.setdefault("SNAKEMAKE_OUTPUT_CACHE", str(Path(workflow.basedir, ".cache", "snakemake")))).mkdir(
     parents=True, exist_ok=True
