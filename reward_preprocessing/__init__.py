@@ -5,3 +5,20 @@ that makes a reward simplest to look at (sparse or smooth) and plot that.
 """
 
 __version__ = "0.1.0"
+
+
+def _import_legacy_gym_quietly() -> None:
+    """Import the legacy `gym` once with stderr silenced.
+
+    stable-baselines3 imports `gym` when it is installed (procgen needs it), and
+    that import prints a multi-line deprecation notice to stderr, which would
+    bury the one-line errors our scripts print.
+    """
+    import contextlib
+    import io
+
+    with contextlib.suppress(ImportError), contextlib.redirect_stderr(io.StringIO()):
+        import gym  # noqa: F401
+
+
+_import_legacy_gym_quietly()

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import argparse
 
-from reward_preprocessing.cli import run
-from reward_preprocessing.envs.maze import REWARDS, SHAPINGS, env_id, layout_from_name
+from reward_preprocessing.cli import add_maze_arguments, run
+from reward_preprocessing.envs.maze import env_id, layout_from_name
 from reward_preprocessing.rewards.ground_truth import maze_reward_net
 from reward_preprocessing.rewards.io import save_reward_net
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--maze", required=True, help="maze4, maze10, keymaze6 or keymaze10")
-    parser.add_argument("--reward", required=True, help=f"one of {', '.join(REWARDS)}")
-    parser.add_argument("--shaping", default="unshaped", help=f"one of {', '.join(SHAPINGS)}")
-    parser.add_argument("--gamma", type=float, default=0.99)
-    parser.add_argument("--shaping-seed", type=int, default=0)
+    add_maze_arguments(parser)
     parser.add_argument("--out", required=True, help="model directory to write")
     args = parser.parse_args(argv)
 

@@ -14,8 +14,7 @@ import argparse
 import dataclasses
 import logging
 
-from reward_preprocessing.cli import run
-from reward_preprocessing.envs.maze import REWARDS, SHAPINGS
+from reward_preprocessing.cli import add_maze_arguments, run
 from reward_preprocessing.training.preferences import (
     PRESETS,
     PreferenceSettings,
@@ -41,11 +40,7 @@ PARSERS = {"int": int, "float": float, "str": str, "bool": _bool}
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--maze", required=True, help="maze4, maze10, keymaze6 or keymaze10")
-    parser.add_argument("--reward", required=True, help=f"one of {', '.join(REWARDS)}")
-    parser.add_argument("--shaping", default="unshaped", help=f"one of {', '.join(SHAPINGS)}")
-    parser.add_argument("--gamma", type=float, default=0.99)
-    parser.add_argument("--shaping-seed", type=int, default=0)
+    add_maze_arguments(parser)
     parser.add_argument("--preset", default="fast", help=f"base settings: {', '.join(PRESETS)}")
     overrides = parser.add_argument_group("settings (override the preset; see PreferenceSettings)")
     for field in dataclasses.fields(PreferenceSettings):

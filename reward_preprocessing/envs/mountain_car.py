@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch as th
@@ -67,12 +68,12 @@ def check_gamma(gamma: float) -> float:
     return float(gamma)
 
 
-def potential(obs: np.ndarray, shaping: str, params: RandomPotentialParams | None = None) -> np.ndarray:
-    """phi of each observation (..., 2) = (position, velocity), in float64."""
-    obs = np.asarray(obs, dtype=np.float64)
-    pos, vel = obs[..., 0], obs[..., 1]
+def _potential(
+    pos: Any, vel: Any, shaping: str, params: RandomPotentialParams | None, sin: Any, zeros_like: Any
+) -> Any:
+    """phi from position and velocity, for either numpy or torch arrays (`sin`, `zeros_like` of that library)."""
     if shaping == "unshaped":
-        return np.zeros_like(pos)
+        return zeros_like(pos)
     if shaping == "dense":
         return POTENTIAL_SCALE * pos
     if shaping == "antidense":
@@ -80,25 +81,20 @@ def potential(obs: np.ndarray, shaping: str, params: RandomPotentialParams | Non
     if shaping == "random":
         if params is None:
             raise UserError("random shaping needs RandomPotentialParams")
-        return POTENTIAL_SCALE * np.sin(params.a * pos + params.b) * np.sin(params.c * vel + params.d)
+        return POTENTIAL_SCALE * sin(params.a * pos + params.b) * sin(params.c * vel + params.d)
     raise UserError(f"unknown MountainCar shaping {shaping!r}; choose one of: {', '.join(SHAPINGS)}")
+
+
+def potential(obs: np.ndarray, shaping: str, params: RandomPotentialParams | None = None) -> np.ndarray:
+    """phi of each observation (..., 2) = (position, velocity), in float64."""
+    obs = np.asarray(obs, dtype=np.float64)
+    return _potential(obs[..., 0], obs[..., 1], shaping, params, np.sin, np.zeros_like)
 
 
 def potential_torch(obs: th.Tensor, shaping: str, params: RandomPotentialParams | None = None) -> th.Tensor:
     """Torch twin of `potential` (same float64 arithmetic) for reward nets."""
     obs = obs.to(th.float64)
-    pos, vel = obs[..., 0], obs[..., 1]
-    if shaping == "unshaped":
-        return th.zeros_like(pos)
-    if shaping == "dense":
-        return POTENTIAL_SCALE * pos
-    if shaping == "antidense":
-        return -POTENTIAL_SCALE * pos
-    if shaping == "random":
-        if params is None:
-            raise UserError("random shaping needs RandomPotentialParams")
-        return POTENTIAL_SCALE * th.sin(params.a * pos + params.b) * th.sin(params.c * vel + params.d)
-    raise UserError(f"unknown MountainCar shaping {shaping!r}; choose one of: {', '.join(SHAPINGS)}")
+    return _potential(obs[..., 0], obs[..., 1], shaping, params, th.sin, th.zeros_like)
 
 
 def at_goal(obs: np.ndarray) -> np.ndarray:
