@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from reward_preprocessing.errors import ArtifactError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -82,6 +84,17 @@ def _jsonable(value: Any) -> Any:
 def dumps_json(data: Any) -> str:
     """Serialize deterministically (sorted keys, fixed indent) for byte-identical reruns."""
     return json.dumps(_jsonable(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def read_json(path: str | os.PathLike, fix: str) -> Any:
+    """Parse a JSON artifact; a missing or corrupt file raises `ArtifactError` naming it and `fix`."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as e:
+        raise ArtifactError(f"{path}: missing; {fix}") from e
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ArtifactError(f"{path}: corrupt JSON ({e}); {fix}") from e
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:

@@ -24,11 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--solver", default="auto", help="auto, lp, mm or adam (the reference recipe)")
     parser.add_argument("--gamma", type=float, default=None, help="discount (default: the model's env)")
     parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument(
-        "--allow-pickle", action="store_true", help="accept a pickled imitation model file (runs code from it!)"
-    )
     args = parser.parse_args(argv)
-    solution = preprocess_model_dir(args.model, args.objective, args.out, args.solver, args.gamma, args.allow_pickle)
+    solution = preprocess_model_dir(args.model, args.objective, args.out, args.solver, args.gamma)
     log.info("%s: %s = %.6g with %s in %.3fs", args.model, args.objective, solution.value, solution.solver,
              solution.seconds)
 

@@ -17,7 +17,7 @@ from reward_preprocessing.artifacts import atomic_dir, write_json
 from reward_preprocessing.cli import run
 from reward_preprocessing.data.rollouts import load_rollouts
 from reward_preprocessing.data.transitions import TransitionBatch
-from reward_preprocessing.rewards.io import load_reward_net, read_spec, save_reward_net
+from reward_preprocessing.rewards.io import load_reward_net, read_spec, write_reward_net
 from reward_preprocessing.rewards.mlp import MlpRewardNet
 from reward_preprocessing.training.supervised import SupervisedConfig, train_supervised
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     result = train_supervised(net, data, data.rewards(target), cfg)
     metadata = {"source": "learned", "method": "supervised", "target": args.target, "rollouts": args.rollouts}
     with atomic_dir(args.out) as tmp:  # model and metrics appear together or not at all
-        save_reward_net(net, tmp, env.get("id", ""), env.get("kwargs", {}), metadata=metadata)
+        write_reward_net(net, tmp, env.get("id", ""), env.get("kwargs", {}), metadata=metadata)
         write_json(tmp / "metrics.json", {**result.metrics, "loss_history": result.history})
     log.info("%s: test MSE %.4g (target variance %.4g), test correlation %s", args.out,
              result.metrics["test_mse"], result.metrics["test_target_var"], result.metrics["test_pearson"])

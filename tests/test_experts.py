@@ -140,7 +140,7 @@ def test_corrupt_policy_json_is_an_artifact_error(tmp_path):
     with pytest.raises(ArtifactError, match="not a tabular policy"):
         load_tabular_policy(tmp_path / "policy.json")
     (tmp_path / "policy.json").write_text("{not json")
-    with pytest.raises(ArtifactError, match="corrupt policy JSON"):
+    with pytest.raises(ArtifactError, match="corrupt JSON"):
         load_tabular_policy(tmp_path / "policy.json")
 
 

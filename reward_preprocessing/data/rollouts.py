@@ -14,7 +14,6 @@ whole episodes.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from collections.abc import Sequence
@@ -30,7 +29,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from tqdm import tqdm
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
-from reward_preprocessing.artifacts import atomic_dir, dumps_json
+from reward_preprocessing.artifacts import atomic_dir, dumps_json, read_json
 from reward_preprocessing.errors import ArtifactError, UserError
 from reward_preprocessing.experts.evaluation import Policy
 
@@ -150,10 +149,7 @@ def read_rollout_meta(directory: str | os.PathLike) -> dict[str, Any]:
     path = Path(directory) / META_FILE
     if not path.is_file():
         return {}
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ArtifactError(f"{path}: corrupt JSON ({e}); regenerate the rollouts") from e
+    return read_json(path, "regenerate the rollouts")
 
 
 def load_rollouts(

@@ -7,7 +7,6 @@ for a tabular policy) and ``metrics.json`` (evaluation and wall time).
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from reward_preprocessing.artifacts import atomic_dir, write_json
+from reward_preprocessing.artifacts import atomic_dir, read_json, write_json
 from reward_preprocessing.errors import ArtifactError
 from reward_preprocessing.experts.sb3 import load_sb3_expert, save_sb3_expert
 from reward_preprocessing.experts.tabular import TabularPolicy, load_tabular_policy, save_tabular_policy
@@ -69,10 +68,7 @@ def load_expert(path: str | os.PathLike) -> Expert:
     meta_path = path / EXPERT_FILE
     if not meta_path.is_file():
         raise ArtifactError(f"{path}: not an expert directory (no {EXPERT_FILE}); train the expert first")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ArtifactError(f"{meta_path}: corrupt JSON ({e})") from e
+    meta = read_json(meta_path, "retrain the expert")
     env = meta.get("env", {})
     kind = meta.get("kind")
     if kind == "sb3":

@@ -6,7 +6,6 @@ JSON (no pickling) and used through the same ``predict`` call as an SB3 model.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
-from reward_preprocessing.artifacts import write_json
+from reward_preprocessing.artifacts import read_json, write_json
 from reward_preprocessing.errors import ArtifactError, UserError
 from reward_preprocessing.experts.value_iteration import value_iteration
 
@@ -72,12 +71,7 @@ def save_tabular_policy(policy: TabularPolicy, path: str | os.PathLike) -> None:
 def load_tabular_policy(path: str | os.PathLike) -> TabularPolicy:
     """Read a policy written by `save_tabular_policy`, checking its format."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError as e:
-        raise ArtifactError(f"{path}: no such policy file; compute the maze expert first") from e
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ArtifactError(f"{path}: corrupt policy JSON ({e})") from e
+    data = read_json(path, "compute the maze expert first")
     if not isinstance(data, dict) or data.get("format") != POLICY_FORMAT or "actions" not in data:
         raise ArtifactError(f"{path}: not a tabular policy (expected format {POLICY_FORMAT!r})")
     actions = np.asarray(data["actions"], dtype=np.int64)

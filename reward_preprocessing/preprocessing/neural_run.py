@@ -29,7 +29,7 @@ from reward_preprocessing.preprocessing.neural import (
 )
 from reward_preprocessing.preprocessing.objectives import check_objective
 from reward_preprocessing.preprocessing.potentials import BoxMLPPotential, critic_potential
-from reward_preprocessing.rewards.io import load_reward_net, read_spec, save_reward_net
+from reward_preprocessing.rewards.io import load_reward_net, read_spec, write_reward_net
 from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
 
 POTENTIAL_KINDS = ("linear", "mlp", "mlp_box", "critic", "critic_fixed")
@@ -119,7 +119,7 @@ def preprocess_neural_model_dir(
         "trajectories": len(set(data.episode_ids.tolist())),
     }
     with atomic_dir(out_dir) as tmp:
-        save_reward_net(
+        write_reward_net(
             preprocessed, tmp, env_id, spec.get("env", {}).get("kwargs", {}),
             metadata={"preprocessed_from": str(model_dir), "objective": objective, "potential": potential},
         )

@@ -8,7 +8,6 @@ appears complete or not at all.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -21,7 +20,7 @@ from reward_preprocessing.errors import UserError
 from reward_preprocessing.preprocessing.objectives import check_objective
 from reward_preprocessing.preprocessing.solvers import solve
 from reward_preprocessing.preprocessing.tabular import Solution, TabularProblem, reward_table
-from reward_preprocessing.rewards.io import load_reward_net, read_spec, save_reward_net
+from reward_preprocessing.rewards.io import load_reward_net, read_spec, write_reward_net
 from reward_preprocessing.rewards.tabular import TabularRewardNet
 
 
@@ -54,12 +53,11 @@ def preprocess_model_dir(
     out_dir: str | os.PathLike,
     solver: str = "auto",
     gamma: float | None = None,
-    allow_pickle: bool = False,
 ) -> Solution:
     """Preprocess the model in `model_dir` for `objective` and write `out_dir`."""
     check_objective(objective)
-    spec = read_spec(model_dir) if Path(model_dir).is_dir() else {"env": {}}
-    net = load_reward_net(model_dir, allow_pickle=allow_pickle)
+    spec = read_spec(model_dir)  # the env it names gives the transitions to preprocess over
+    net = load_reward_net(model_dir)
     model = tabular_model_of(spec)
     original = reward_table(net, model)
     problem = TabularProblem.from_model(model, original, gamma)
@@ -67,17 +65,13 @@ def preprocess_model_dir(
 
     states, actions, next_states = model.transitions()
     with atomic_dir(out_dir) as tmp:
-        save_reward_net(
+        write_reward_net(
             preprocessed_net(net, model, solution, problem.gamma),
-            tmp / "model",
+            tmp,
             spec["env"]["id"],
             spec["env"].get("kwargs", {}),
             metadata={"preprocessed_from": str(model_dir), "objective": objective, "solver": solution.solver},
         )
-        # The model files sit at the top of the directory so that it is itself a model directory.
-        for name in os.listdir(tmp / "model"):
-            os.replace(tmp / "model" / name, tmp / name)
-        os.rmdir(tmp / "model")
         write_csv(
             tmp / "rewards.csv",
             ["state", "action", "next_state", "original", "preprocessed"],

@@ -7,7 +7,6 @@ executed. Pickled imitation models load only with ``allow_pickle=True``.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 import reward_preprocessing
-from reward_preprocessing.artifacts import atomic_dir, dumps_json
+from reward_preprocessing.artifacts import atomic_dir, dumps_json, read_json
 from reward_preprocessing.errors import ArtifactError, UserError
 from reward_preprocessing.rewards.registry import reward_net_class
 from reward_preprocessing.rewards.spaces_json import space_from_json, space_to_json
@@ -57,6 +56,18 @@ def save_reward_net(
     metadata: dict[str, Any] | None = None,
 ) -> None:
     """Write `net` atomically: the directory appears complete or not at all."""
+    with atomic_dir(directory) as tmp:
+        write_reward_net(net, tmp, env_id, env_kwargs, metadata)
+
+
+def write_reward_net(
+    net: RewardNet,
+    directory: str | os.PathLike,
+    env_id: str,
+    env_kwargs: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> None:
+    """Write the model files into an existing directory, e.g. one `atomic_dir` that also gets other artifacts."""
     spec = net_spec(net)
     spec.update(
         {
@@ -67,9 +78,8 @@ def save_reward_net(
         }
     )
     tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    with atomic_dir(directory) as tmp:
-        save_file(tensors, str(tmp / MODEL_FILE))
-        (tmp / SPEC_FILE).write_text(dumps_json(spec))
+    save_file(tensors, str(Path(directory) / MODEL_FILE))
+    (Path(directory) / SPEC_FILE).write_text(dumps_json(spec))
 
 
 def read_spec(directory: str | os.PathLike) -> dict[str, Any]:
@@ -79,10 +89,7 @@ def read_spec(directory: str | os.PathLike) -> dict[str, Any]:
         raise ArtifactError(f"{directory}: not a reward-model directory (expected {SPEC_FILE} and {MODEL_FILE})")
     if not path.is_file():
         raise ArtifactError(f"{path}: missing; a reward-model directory needs {SPEC_FILE} and {MODEL_FILE}")
-    try:
-        spec = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ArtifactError(f"{path}: corrupt JSON ({e}); regenerate the model") from e
+    spec = read_json(path, "regenerate the model")
     if not isinstance(spec, dict) or "class" not in spec:
         raise ArtifactError(f"{path}: not a reward-model spec (no 'class' entry)")
     if spec.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:

@@ -53,7 +53,7 @@ from reward_preprocessing.artifacts import atomic_dir, write_json
 from reward_preprocessing.envs.maze import REWARDS, SHAPINGS, TabularModel, check_choice, env_id, layout_from_name
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.rewards.ground_truth import make_maze
-from reward_preprocessing.rewards.io import save_reward_net
+from reward_preprocessing.rewards.io import write_reward_net
 from reward_preprocessing.rewards.tabular import TabularRewardNet
 from reward_preprocessing.training.preference_parts import (
     BatchedPreferenceModel,
@@ -332,10 +332,7 @@ def save_preference_run(run: PreferenceRun, out_dir: str | os.PathLike) -> None:
     """
     metadata = {"source": "learned", "method": "preference_comparisons", "settings": run.metrics["settings"]}
     with atomic_dir(out_dir) as tmp:
-        save_reward_net(run.net, tmp / "model", run.env_id, run.env_kwargs, metadata=metadata)
-        for name in os.listdir(tmp / "model"):
-            os.replace(tmp / "model" / name, tmp / name)
-        os.rmdir(tmp / "model")
+        write_reward_net(run.net, tmp, run.env_id, run.env_kwargs, metadata=metadata)
         write_json(tmp / METRICS_FILE, run.metrics)
 
 
