@@ -1,0 +1,43 @@
+"""Train a PPO + IMPALA CNN expert on CoinRun; write its directory and learning-curve plots.
+
+Example:
+    python scripts/train_coinrun_expert.py --settings '{"total_timesteps": 500000}' \
+        --threads 2 --out results/experts/coinrun
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+from pathlib import Path
+
+from reward_preprocessing.cli import run
+from reward_preprocessing.devices import set_threads
+from reward_preprocessing.experts.coinrun_ppo import CoinRunExpertSettings, save_coinrun_expert, train_coinrun_expert
+from reward_preprocessing.settings import add_settings_argument, parse_settings, to_mapping
+
+log = logging.getLogger("train_coinrun_expert")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_settings_argument(parser, CoinRunExpertSettings)
+    parser.add_argument("--threads", type=int, default=None, help="torch and procgen threads (default: settings)")
+    parser.add_argument("--out", required=True, type=Path, help="expert directory to write")
+    args = parser.parse_args(argv)
+
+    settings = parse_settings(CoinRunExpertSettings, args.settings)
+    if args.threads is not None:
+        settings = dataclasses.replace(settings, threads=args.threads)
+    set_threads(settings.threads)
+    trained = train_coinrun_expert(settings)
+    save_coinrun_expert(args.out, trained, to_mapping(settings))
+    m = trained.metrics
+    log.info("%s: level completion %.2f, return %.2f over %d episodes; %d steps in %.0fs (%.0f steps/s)", args.out,
+             m["level_completion_rate"], m["eval_return_mean"], m["episodes"], m["timesteps"], m["train_seconds"],
+             m["steps_per_second"])
+
+
+if __name__ == "__main__":
+    run(main)
