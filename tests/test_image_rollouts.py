@@ -84,7 +84,7 @@ def test_npz_round_trip_and_imitation_loads_it(tmp_path, compress):
     npz = tmp_path / "t.npz"
     write_procgen_npz(rollouts, npz, compress=compress, chunk_frames=4)
     again = open_procgen_npz(npz)
-    obs, next_obs = again.transitions(np.arange(len(again)))
+    obs, _next_obs = again.transitions(np.arange(len(again)))
     np.testing.assert_array_equal(obs, rollouts.transitions(np.arange(len(rollouts)))[0])
     np.testing.assert_array_equal(again.terminal, [True, True, False])
     np.testing.assert_array_equal(again.acts, rollouts.acts)

@@ -30,7 +30,7 @@ def test_action_names_are_procgens():
     from procgen import ProcgenGym3Env
 
     combos = ProcgenGym3Env.get_combos(None)
-    assert ACTION_NAMES == tuple("+".join(c) if c else "NOOP" for c in combos)
+    assert tuple("+".join(c) if c else "NOOP" for c in combos) == ACTION_NAMES
     assert ACTION_NAMES[:9] == ("LEFT+DOWN", "LEFT", "LEFT+UP", "DOWN", "NOOP", "UP", "RIGHT+DOWN", "RIGHT",
                                 "RIGHT+UP")
 

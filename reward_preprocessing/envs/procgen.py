@@ -143,7 +143,7 @@ class CoinRunVecEnv(VecEnv):
             render_mode=self.render_mode,
         )
 
-    def seed(self, seed: int | None = None) -> Sequence[None | int]:
+    def seed(self, seed: int | None = None) -> Sequence[int | None]:
         """Set the base seed of the following resets (SB3 calls this with the algorithm's seed)."""
         if seed is not None:
             self._base_seed, self._resets = int(seed), 0
