@@ -25,13 +25,15 @@ def main(argv: list[str] | None = None) -> None:
     add_settings_argument(parser, CoinRunExpertSettings)
     parser.add_argument("--threads", type=int, default=None, help="torch and procgen threads (default: settings)")
     parser.add_argument("--out", required=True, type=Path, help="expert directory to write")
+    parser.add_argument("--stop-file", type=Path, default=None,
+                        help="stop training early (then evaluate and save) once this file exists")
     args = parser.parse_args(argv)
 
     settings = parse_settings(CoinRunExpertSettings, args.settings)
     if args.threads is not None:
         settings = dataclasses.replace(settings, threads=args.threads)
     set_threads(settings.threads)
-    trained = train_coinrun_expert(settings)
+    trained = train_coinrun_expert(settings, stop_file=args.stop_file)
     save_coinrun_expert(args.out, trained, to_mapping(settings))
     m = trained.metrics
     log.info("%s: level completion %.2f, return %.2f over %d episodes; %d steps in %.0fs (%.0f steps/s)", args.out,

@@ -24,6 +24,7 @@ train-procgen ``.npz`` (see `data.procgen_npz`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -98,7 +99,8 @@ class FrameReader:
             self._fds = None
 
     def __del__(self) -> None:
-        self.close()
+        with contextlib.suppress(AttributeError, TypeError, OSError):  # at interpreter exit `os` may be gone
+            self.close()
 
     def read_runs(self, starts: np.ndarray, length: int, out: np.ndarray | None = None) -> np.ndarray:
         """Frames ``starts[b] .. starts[b] + length - 1`` for each b, as (B, length, H, W, C) uint8."""

@@ -107,8 +107,10 @@ class LinearSchedule:
 class _Curve(BaseCallback):
     """Record the mean return and completion rate of the episodes finished in each rollout, with a tqdm bar."""
 
-    def __init__(self, total: int, progress: bool) -> None:
+    def __init__(self, total: int, progress: bool, stop_file: Path | None = None) -> None:
         super().__init__()
+        self.stop_file = stop_file
+        self.stopped = False
         self.rows: list[dict[str, float]] = []
         self.returns: list[float] = []
         self.completed: list[bool] = []
@@ -121,7 +123,7 @@ class _Curve(BaseCallback):
             if "episode" in info:
                 self.returns.append(info["episode"]["r"])
                 self.completed.append(info["level_complete"])
-        return True
+        return not self.stopped
 
     def _on_rollout_end(self) -> None:
         n = len(self.returns)
@@ -135,6 +137,9 @@ class _Curve(BaseCallback):
         if n:
             self.bar.set_postfix(ret=f"{self.rows[-1]['return_mean']:.2f}")
         self.returns, self.completed = [], []
+        if self.stop_file is not None and self.stop_file.exists():
+            log.warning("%s exists: stopping PPO after %d steps", self.stop_file, self.num_timesteps)
+            self.stopped = True
 
     def _on_training_end(self) -> None:
         self.bar.close()
@@ -179,12 +184,19 @@ class TrainedExpert:
     metrics: dict[str, Any]
 
 
-def train_coinrun_expert(settings: CoinRunExpertSettings, progress: bool = True) -> TrainedExpert:
-    """Train PPO on CoinRun, then evaluate it; same settings and seed give the same weights."""
+def train_coinrun_expert(
+    settings: CoinRunExpertSettings, progress: bool = True, stop_file: str | os.PathLike | None = None
+) -> TrainedExpert:
+    """Train PPO on CoinRun, then evaluate it; same settings and seed give the same weights.
+
+    Args:
+        stop_file: if this file appears, training stops after the current rollout (then evaluates and
+            returns as usual), e.g. to end a long run early on a shared machine.
+    """
     device = resolve_device(settings.device)
     th.manual_seed(settings.seed)
     model = build_ppo(settings, device)
-    curve = _Curve(settings.total_timesteps, progress)
+    curve = _Curve(settings.total_timesteps, progress, Path(stop_file) if stop_file else None)
     start = time.perf_counter()
     model.learn(settings.total_timesteps, callback=curve)
     train_seconds = time.perf_counter() - start
@@ -200,6 +212,7 @@ def train_coinrun_expert(settings: CoinRunExpertSettings, progress: bool = True)
         "device": device,
         "threads": settings.threads,
         "reward_scale": reward_scale(model),
+        "stopped_early": curve.stopped,
     }
     return TrainedExpert(model, curve.rows, metrics)
 

@@ -23,40 +23,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
 from reward_preprocessing.errors import UserError
-
-IMPALA_CHANNELS = (16, 32, 32)
-
-
-class ResidualBlock(nn.Module):
-    """x + conv(relu(conv(relu(x)))), channel count unchanged."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.conv0 = nn.Conv2d(channels, channels, 3, padding=1)
-        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
-
-    def forward(self, x: th.Tensor) -> th.Tensor:
-        return x + self.conv1(th.relu(self.conv0(th.relu(x))))
-
-
-class ImpalaBlock(nn.Module):
-    """conv 3×3 → max-pool 3×3 stride 2 → two residual blocks."""
-
-    def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.pool = nn.MaxPool2d(3, stride=2, padding=1)
-        self.res0 = ResidualBlock(out_channels)
-        self.res1 = ResidualBlock(out_channels)
-
-    def forward(self, x: th.Tensor) -> th.Tensor:
-        return self.res1(self.res0(self.pool(self.conv(x))))
-
-
-def _pooled_size(size: int, blocks: int) -> int:
-    for _ in range(blocks):
-        size = (size + 2 * 1 - 3) // 2 + 1
-    return size
+from reward_preprocessing.rewards.impala import IMPALA_CHANNELS, impala_blocks, impala_features, pooled_size
 
 
 class ImpalaCNN(BaseFeaturesExtractor):
@@ -83,24 +50,12 @@ class ImpalaCNN(BaseFeaturesExtractor):
             raise UserError(f"ImpalaCNN needs (C, H, W) image observations, got shape {observation_space.shape}")
         super().__init__(observation_space, features_dim)
         in_channels, height, width = (int(x) for x in observation_space.shape)
-        blocks = []
-        for out_channels in channels:
-            blocks.append(ImpalaBlock(in_channels, out_channels))
-            in_channels = out_channels
-        self.blocks = nn.Sequential(*blocks)
-        flat = in_channels * _pooled_size(height, len(blocks)) * _pooled_size(width, len(blocks))
+        self.blocks = impala_blocks(in_channels, channels)
+        n = len(self.blocks)
+        flat = int(channels[-1]) * pooled_size(height, n) * pooled_size(width, n)
         self.linear = nn.Linear(flat, features_dim)
         self.channels_last = bool(channels_last)
         self.bf16 = bool(bf16)
 
     def forward(self, observations: th.Tensor) -> th.Tensor:
-        x = observations
-        if self.channels_last:
-            # Converted here, not in __init__: SB3 re-initializes weights after construction with
-            # initializers that need contiguous tensors. `.to` keeps the Parameter objects (optimizers stay valid).
-            if not self.blocks[0].conv.weight.is_contiguous(memory_format=th.channels_last):
-                self.blocks.to(memory_format=th.channels_last)
-            x = x.contiguous(memory_format=th.channels_last)
-        with th.autocast(x.device.type, dtype=th.bfloat16, enabled=self.bf16):
-            x = th.relu(self.blocks(x))
-        return th.relu(self.linear(x.float().flatten(1)))
+        return impala_features(self.blocks, self.linear, observations, self.channels_last, self.bf16)

@@ -1,0 +1,122 @@
+"""CNN potentials and image preprocessing: objective falls, no pair spans two trajectories, safe round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+
+from reward_preprocessing.data.image_rollouts import ImageRolloutWriter, open_image_rollouts
+from reward_preprocessing.errors import UserError
+from reward_preprocessing.preprocessing.image_fit import (
+    ImageFitSettings,
+    fit_image_potential,
+    potential_on_frames,
+    shaped_from_frames,
+)
+from reward_preprocessing.preprocessing.image_run import ImagePreprocessSettings, preprocess_image_model_dir
+from reward_preprocessing.preprocessing.objectives import objective_value
+from reward_preprocessing.rewards.cnn import ImageRewardNet
+from reward_preprocessing.rewards.cnn_potential import CnnPotential
+from reward_preprocessing.rewards.io import load_reward_net, save_reward_net
+from reward_preprocessing.settings import from_mapping
+
+SHAPE = (8, 8, 3)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = th.get_num_threads()
+    th.set_num_threads(1)
+    yield
+    th.set_num_threads(threads)
+
+
+def _rollouts(directory, n_traj=6, length=5, seed=0):
+    rng = np.random.default_rng(seed)
+    directory.mkdir()
+    writer = ImageRolloutWriter(directory, SHAPE, shard_frames=9)
+    for k in range(n_traj):
+        frames = rng.integers(0, 256, (length + 1, *SHAPE), dtype=np.uint8)
+        terminal = k % 2 == 0
+        if terminal:
+            frames[-1] = frames[-2]
+        writer.add(frames, rng.integers(0, 4, length), np.zeros(length, np.float32), terminal)
+    writer.close({})
+    return open_image_rollouts(directory)
+
+
+def test_potential_per_frame_equals_potential_per_transition(tmp_path):
+    rollouts = _rollouts(tmp_path / "r")
+    th.manual_seed(0)
+    potential = CnnPotential(SHAPE, channels=[4], features_dim=8, channels_last=False)
+    reward = np.random.default_rng(1).normal(size=len(rollouts))
+    phi = potential_on_frames(potential, rollouts, chunk=7, device=th.device("cpu"))
+    shaped = shaped_from_frames(reward, phi, rollouts, 0.9, 0.25)
+    obs, next_obs = rollouts.transitions(np.arange(len(rollouts)))
+    with th.no_grad():
+        phi_s = potential(th.as_tensor(obs)).double().numpy()
+        phi_next = potential(th.as_tensor(next_obs)).double().numpy()
+    expected = reward + 0.9 * (1 - rollouts.dones) * phi_next - phi_s - 0.25
+    np.testing.assert_allclose(shaped, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("objective", ["sparse_l1", "smooth_log"])
+def test_fit_undoes_a_cnn_shaping(tmp_path, objective):
+    rollouts = _rollouts(tmp_path / "r")
+    th.manual_seed(3)
+    shaping = CnnPotential(SHAPE, channels=[4], features_dim=8)
+    phi = potential_on_frames(shaping, rollouts, 64, th.device("cpu"))
+    reward = shaped_from_frames(np.zeros(len(rollouts)), -phi * 5, rollouts, 0.99, 0.0)  # a pure shaping
+    th.manual_seed(4)
+    potential = CnnPotential(SHAPE, channels=[4], features_dim=8)
+    settings = ImageFitSettings(batch_size=8, lr=3e-3, max_epochs=40, patience=40)
+    result = fit_image_potential(rollouts, reward, objective, potential, 0.99, settings, progress=False)
+    assert result.value_after < 0.5 * result.value_before
+    pairs = None
+    if objective.startswith("smooth"):
+        from reward_preprocessing.preprocessing.neural import consecutive_pairs
+
+        pairs = consecutive_pairs(rollouts.episode_ids)
+        assert (rollouts.episode_ids[pairs[:, 0]] == rollouts.episode_ids[pairs[:, 1]]).all()
+        assert len(pairs) == len(rollouts) - rollouts.n_trajectories
+    final = shaped_from_frames(reward, potential_on_frames(result.potential, rollouts, 64, th.device("cpu")),
+                               rollouts, 0.99, result.shift)
+    assert objective_value(final, objective, pairs) == pytest.approx(result.value_after, rel=1e-4, abs=1e-6)
+
+
+def test_preprocessed_cnn_model_round_trips_and_refuses_mismatches(tmp_path):
+    rollouts = _rollouts(tmp_path / "r")
+    th.manual_seed(0)
+    net = ImageRewardNet(spaces.Box(0, 255, SHAPE, np.uint8), spaces.Discrete(4), hid_channels=(4,))
+    save_reward_net(net, tmp_path / "model", "procgen:coinrun")
+    settings = from_mapping(ImagePreprocessSettings, {"channels": [4], "features_dim": 8, "device": "cpu",
+                                                      "fit": {"batch_size": 8, "max_epochs": 2}})
+    result = preprocess_image_model_dir(tmp_path / "model", tmp_path / "r", "sparse_l1", tmp_path / "out", settings,
+                                        progress=False)
+    loaded = load_reward_net(tmp_path / "out")
+    obs, next_obs = rollouts.transitions(np.arange(len(rollouts)))
+    acts, dones = rollouts.acts, rollouts.dones
+    base = net.predict(obs, acts, next_obs, dones)
+    phi = result.potential
+    with th.no_grad():
+        expected = base + 0.99 * (1 - dones) * phi(th.as_tensor(next_obs)).numpy() - phi(th.as_tensor(obs)).numpy()
+    np.testing.assert_allclose(loaded.predict(obs, acts, next_obs, dones), expected - result.shift, rtol=1e-4,
+                               atol=1e-5)
+    # a model for another action count or observation shape is refused before any work
+    other = ImageRewardNet(spaces.Box(0, 255, SHAPE, np.uint8), spaces.Discrete(2), hid_channels=(4,))
+    save_reward_net(other, tmp_path / "two_actions", "procgen:coinrun")
+    with pytest.raises(UserError, match="knows 2 actions"):
+        preprocess_image_model_dir(tmp_path / "two_actions", tmp_path / "r", "sparse_l1", tmp_path / "x", settings)
+    wide = ImageRewardNet(spaces.Box(0, 255, (8, 9, 3), np.uint8), spaces.Discrete(4), hid_channels=(4,))
+    save_reward_net(wide, tmp_path / "wide", "procgen:coinrun")
+    with pytest.raises(UserError, match="shape"):
+        preprocess_image_model_dir(tmp_path / "wide", tmp_path / "r", "sparse_l1", tmp_path / "x", settings)
+    assert not (tmp_path / "x").exists()
+
+
+def test_cnn_potential_rejects_wrong_images():
+    potential = CnnPotential(SHAPE, channels=[4], features_dim=8)
+    with pytest.raises(UserError, match="expects"):
+        potential(th.zeros(2, 3, 8, 8, dtype=th.uint8))
