@@ -1,8 +1,11 @@
-"""Train a PPO + IMPALA CNN expert on CoinRun; write its directory and learning-curve plots.
+"""Train a PPO + IMPALA CNN expert on CoinRun; write its directory with metrics and learning-curve plots.
+
+The directory holds model.zip, expert.json, metrics.json (evaluation return, level-completion rate, the same for
+a random policy, steps, wall time, steps/s), learning_curve.csv and learning_curve.{png,html}.
 
 Example:
-    python scripts/train_coinrun_expert.py --settings '{"total_timesteps": 500000}' \
-        --threads 2 --out results/experts/coinrun
+    python scripts/train_coinrun_expert.py --settings '{"total_timesteps": 200000}' --threads 2 \
+        --out results/experts/coinrun
 """
 
 from __future__ import annotations
@@ -14,10 +17,26 @@ from pathlib import Path
 
 from reward_preprocessing.cli import run
 from reward_preprocessing.devices import set_threads
-from reward_preprocessing.experts.coinrun_ppo import CoinRunExpertSettings, save_coinrun_expert, train_coinrun_expert
+from reward_preprocessing.experts.coinrun_ppo import (
+    CoinRunExpertSettings,
+    TrainedExpert,
+    read_curve,
+    save_coinrun_expert,
+    train_coinrun_expert,
+)
+from reward_preprocessing.plotting.training_curves import ppo_panels, save_html, save_png
 from reward_preprocessing.settings import add_settings_argument, parse_settings, to_mapping
 
 log = logging.getLogger("train_coinrun_expert")
+
+
+def _plots(trained: TrainedExpert):
+    def write(directory: Path) -> None:
+        panels = ppo_panels(read_curve(directory), trained.metrics.get("random_level_completion_rate"))
+        save_png(panels, directory / "learning_curve.png", "CoinRun PPO")
+        save_html(panels, directory / "learning_curve.html", "CoinRun PPO")
+
+    return write
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,11 +53,11 @@ def main(argv: list[str] | None = None) -> None:
         settings = dataclasses.replace(settings, threads=args.threads)
     set_threads(settings.threads)
     trained = train_coinrun_expert(settings, stop_file=args.stop_file)
-    save_coinrun_expert(args.out, trained, to_mapping(settings))
+    save_coinrun_expert(args.out, trained, to_mapping(settings), extra=_plots(trained))
     m = trained.metrics
-    log.info("%s: level completion %.2f, return %.2f over %d episodes; %d steps in %.0fs (%.0f steps/s)", args.out,
-             m["level_completion_rate"], m["eval_return_mean"], m["episodes"], m["timesteps"], m["train_seconds"],
-             m["steps_per_second"])
+    log.info("%s: level completion %.2f (random policy %.2f), return %.2f over %d episodes; %d steps in %.0fs "
+             "(%.0f steps/s)", args.out, m["level_completion_rate"], m["random_level_completion_rate"],
+             m["eval_return_mean"], m["episodes"], m["timesteps"], m["train_seconds"], m["steps_per_second"])
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def collect_image_rollouts(
         actions = np.asarray(act(obs)).reshape(n)
         next_obs, rewards, dones, infos = venv.step(actions)
         for i in range(n):
-            frames[i].append(obs[i])
+            frames[i].append(obs[i].copy())  # a copy: a view would keep the whole batch alive
             acts[i].append(int(actions[i]))
             rews[i].append(float(rewards[i]))
             if dones[i]:

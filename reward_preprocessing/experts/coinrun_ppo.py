@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from reward_preprocessing.devices import resolve_device
 from reward_preprocessing.envs.procgen import ENV_ID, CoinRunOptions, make_coinrun_venv, procgen_threads
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.experts.impala import ImpalaCNN
-from reward_preprocessing.experts.procgen_eval import EvalSettings, evaluate_coinrun, policy_actions
+from reward_preprocessing.experts.procgen_eval import EvalSettings, evaluate_coinrun, policy_actions, random_actions
 from reward_preprocessing.experts.sb3 import save_sb3_expert
 from reward_preprocessing.experts.store import EXPERT_FILE, METRICS_FILE, SB3_FILE
 
@@ -203,8 +204,12 @@ def train_coinrun_expert(
     model.get_env().close()
     stats = evaluate_coinrun(policy_actions(model, settings.eval.deterministic), settings.env, settings.eval,
                              procgen_threads(settings.threads), progress)
+    # the same evaluation (levels, seeds, episode count) for a uniformly random policy, as the yardstick
+    random_stats = evaluate_coinrun(random_actions(settings.eval.seed), settings.env, settings.eval,
+                                    procgen_threads(settings.threads), progress)
     metrics = {
         **stats.metrics(),
+        **{f"random_{k}": v for k, v in random_stats.metrics().items()},
         "timesteps": int(model.num_timesteps),
         "train_seconds": train_seconds,
         "steps_per_second": model.num_timesteps / train_seconds,
@@ -217,8 +222,14 @@ def train_coinrun_expert(
     return TrainedExpert(model, curve.rows, metrics)
 
 
-def save_coinrun_expert(directory: str | os.PathLike, trained: TrainedExpert, settings: dict[str, Any]) -> None:
-    """An expert directory (`experts.store` layout) plus the learning curve as CSV; atomically."""
+def save_coinrun_expert(
+    directory: str | os.PathLike, trained: TrainedExpert, settings: dict[str, Any],
+    extra: Callable[[Path], None] | None = None,
+) -> None:
+    """An expert directory (`experts.store` layout) plus the learning curve as CSV; atomically.
+
+    `extra` may write more files (e.g. plots) into the directory before it appears.
+    """
     with atomic_dir(directory) as tmp:
         save_sb3_expert(trained.model, tmp / SB3_FILE)
         info = {
@@ -228,6 +239,8 @@ def save_coinrun_expert(directory: str | os.PathLike, trained: TrainedExpert, se
         write_json(tmp / EXPERT_FILE, info)
         write_json(tmp / METRICS_FILE, trained.metrics)
         write_csv(tmp / CURVE_FILE, CURVE_COLUMNS, ([row[c] for c in CURVE_COLUMNS] for row in trained.curve))
+        if extra is not None:
+            extra(Path(tmp))
 
 
 def read_curve(directory: str | os.PathLike) -> dict[str, np.ndarray]:
