@@ -55,12 +55,8 @@ def main(argv: list[str] | None = None) -> None:
         panels = reward_loss_panels(trained.curve, trained.metrics.get("test_baseline_mse"))
         save_png(panels, tmp / "loss_curve.png", "CNN reward model")
         save_html(panels, tmp / "loss_curve.html", "CNN reward model")
-    m = trained.metrics
-    log.info("%s: test MSE %.4g vs %.4g predicting the mean (ratio %.3g); precision %.2f, recall %.2f", args.out,
-             m.get("test_mse", float("nan")), m.get("test_baseline_mse", float("nan")),
-             m.get("test_mse_ratio", float("nan")), m.get("test_precision", float("nan")),
-             m.get("test_recall", float("nan")))
-
+    keys = ("test_mse", "test_baseline_mse", "test_mse_ratio", "test_precision", "test_recall")
+    log.info("%s: %s", args.out, ", ".join(f"{k} {trained.metrics.get(k)}" for k in keys))
 
 if __name__ == "__main__":
     run(main)

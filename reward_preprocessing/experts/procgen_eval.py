@@ -48,15 +48,17 @@ class EpisodeStats:
 
     def metrics(self) -> dict[str, Any]:
         n = len(self.returns)
-        rate = float(np.mean(self.completed)) if n else math.nan
+        if n == 0:
+            return {"episodes": 0}
+        rate = float(np.mean(self.completed))
         return {
             "episodes": n,
-            "eval_return_mean": float(np.mean(self.returns)) if n else math.nan,
-            "eval_return_std": float(np.std(self.returns)) if n else math.nan,
+            "eval_return_mean": float(np.mean(self.returns)),
+            "eval_return_std": float(np.std(self.returns)),
             "level_completion_rate": rate,
             # binomial standard error, so that two rates can be compared
-            "level_completion_stderr": float(math.sqrt(rate * (1 - rate) / n)) if n else math.nan,
-            "episode_length_mean": float(np.mean(self.lengths)) if n else math.nan,
+            "level_completion_stderr": float(math.sqrt(rate * (1 - rate) / n)),
+            "episode_length_mean": float(np.mean(self.lengths)),
         }
 
 

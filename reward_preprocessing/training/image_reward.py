@@ -55,6 +55,9 @@ class CnnRewardSettings:
     # positive training reward
     positive_threshold: float | None = None
     eval_batch_size: int = 512
+    # training-set metrics on a uniform random sample of this many training transitions (an unbiased estimate
+    # that keeps evaluation cheap on large datasets); the test set is always evaluated whole
+    train_metrics_max: int = 20_000
     bf16: bool = False  # bfloat16 autocast for the convolutions (faster on CPUs that have it, and on GPUs)
     seed: int = 0
     device: str = "auto"
@@ -84,17 +87,19 @@ def split_by_trajectory(rollouts: ImageRollouts, test_fraction: float, seed: int
 
 
 def regression_metrics(pred: np.ndarray, target: np.ndarray, train_mean: float, threshold: float) -> dict[str, Any]:
-    """MSE, the MSE of always predicting the training mean, their ratio, and precision/recall of reward > 0."""
-    mse = float(np.mean((pred - target) ** 2)) if len(target) else math.nan
-    baseline = float(np.mean((train_mean - target) ** 2)) if len(target) else math.nan
+    """MSE, the MSE of always predicting the training mean, their ratio, and precision/recall of reward > 0.
+
+    Undefined values (no data, no positives) are None, which JSON can hold."""
+    mse = float(np.mean((pred - target) ** 2)) if len(target) else None
+    baseline = float(np.mean((train_mean - target) ** 2)) if len(target) else None
     actual, predicted = target > 0, pred > threshold
     true_pos = int((actual & predicted).sum())
     return {
         "mse": mse,
         "baseline_mse": baseline,
-        "mse_ratio": mse / baseline if baseline > 0 else math.nan,
-        "precision": true_pos / int(predicted.sum()) if predicted.any() else math.nan,
-        "recall": true_pos / int(actual.sum()) if actual.any() else math.nan,
+        "mse_ratio": mse / baseline if mse is not None and baseline else None,
+        "precision": true_pos / int(predicted.sum()) if predicted.any() else None,
+        "recall": true_pos / int(actual.sum()) if actual.any() else None,
         "positives": int(actual.sum()),
         "transitions": len(target),
     }
@@ -187,11 +192,15 @@ def train_cnn_reward(
         "train_mean_reward": train_mean,
         "positive_threshold": threshold,
         "train_seconds": seconds,
-        "transitions_per_second": samples / seconds if seconds > 0 else math.nan,
+        "transitions_per_second": samples / seconds if seconds > 0 else None,
         "device": device,
     }
-    train_pred = predict_rewards(net, rollouts, train, settings.eval_batch_size, settings.bf16, progress)
-    for name, value in regression_metrics(train_pred, rollouts.rews[train], train_mean, threshold).items():
+    sample = train
+    if len(train) > settings.train_metrics_max:
+        sample = np.sort(np.random.default_rng(settings.seed).choice(train, settings.train_metrics_max, replace=False))
+    metrics["train_metrics_transitions"] = len(sample)
+    train_pred = predict_rewards(net, rollouts, sample, settings.eval_batch_size, settings.bf16, progress)
+    for name, value in regression_metrics(train_pred, rollouts.rews[sample], train_mean, threshold).items():
         metrics[f"train_{name}"] = value
     if len(test):
         test_pred = predict_rewards(net, rollouts, test, settings.eval_batch_size, settings.bf16, progress)
