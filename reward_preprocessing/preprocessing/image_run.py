@@ -22,11 +22,12 @@ from reward_preprocessing.devices import resolve_device
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.preprocessing.cnn_critic import impala_critic_potential
 from reward_preprocessing.preprocessing.image_fit import ImageFitSettings, fit_image_potential
-from reward_preprocessing.preprocessing.neural import NeuralPreprocessResult, build_potential
+from reward_preprocessing.preprocessing.neural import NeuralPreprocessResult
 from reward_preprocessing.preprocessing.objectives import check_objective
 from reward_preprocessing.rewards.cnn import ImageRewardNet
 from reward_preprocessing.rewards.cnn_potential import CnnPotential
 from reward_preprocessing.rewards.io import load_reward_net, read_spec, write_reward_net
+from reward_preprocessing.rewards.potentials import build_potential
 from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
 
 

@@ -18,9 +18,9 @@ import torch as th
 from torch import nn
 
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.preprocessing.neural import POTENTIALS
 from reward_preprocessing.rewards.cnn import image_to_float
 from reward_preprocessing.rewards.impala import IMPALA_CHANNELS, impala_blocks, impala_features, pooled_size
+from reward_preprocessing.rewards.potentials import POTENTIALS
 
 
 class CnnPotential(nn.Module):
