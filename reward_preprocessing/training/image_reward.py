@@ -57,7 +57,7 @@ class CnnRewardSettings:
     eval_batch_size: int = 512
     # training-set metrics on a uniform random sample of this many training transitions (an unbiased estimate
     # that keeps evaluation cheap on large datasets); the test set is always evaluated whole
-    train_metrics_max: int = 20_000
+    train_metrics_max: int = 5_000
     bf16: bool = False  # bfloat16 autocast for the convolutions (faster on CPUs that have it, and on GPUs)
     seed: int = 0
     device: str = "auto"
