@@ -154,3 +154,12 @@ def test_not_a_rollout_directory(tmp_path):
     with pytest.raises(ArtifactError, match="not an .npz"):
         open_image_rollouts(tmp_path / "x.npz")
     assert not zipfile.is_zipfile(tmp_path / "x.npz")
+
+
+def test_head_keeps_whole_first_trajectories(tmp_path):
+    trajs = _trajectories([3, 5, 2, 4], [True, False, True, True])
+    rollouts = _write(tmp_path / "r", trajs, shard_frames=4)
+    head = rollouts.head(9)
+    assert list(head.lengths) == [3, 5] and len(head) == 8 and head.frames.n_frames == 10
+    np.testing.assert_array_equal(head.transitions(np.arange(8))[1], rollouts.transitions(np.arange(8))[1])
+    assert rollouts.head(1).n_trajectories == 1 and rollouts.head(100) is rollouts

@@ -197,6 +197,24 @@ class ImageRollouts:
         for k in range(self.n_trajectories):
             yield self.trajectory(k)
 
+    def head(self, max_transitions: int) -> ImageRollouts:
+        """The first whole trajectories holding at most `max_transitions` transitions (at least one trajectory)."""
+        ends = np.cumsum(self.lengths)
+        k = max(1, int(np.searchsorted(ends, max_transitions, side="right")))
+        if k >= self.n_trajectories:
+            return self
+        n, n_frames = int(ends[k - 1]), int(ends[k - 1]) + k
+        sources, first = [], 0
+        for src in self.frames.sources:
+            if first >= n_frames:
+                break
+            take = min(src.count, n_frames - first)
+            sources.append(FrameSource(src.path, src.offset, src.first, take))
+            first += take
+        reader = FrameReader(sources, self.frames.frame_shape)  # type: ignore[arg-type]
+        return ImageRollouts(reader, self.acts[:n], self.rews[:n], self.terminal[:k], np.cumsum(self.lengths[: k - 1]),
+                             self.meta, f"{self.where} (first {k} trajectories)")
+
     def check_obs_shape(self, expected: Sequence[int]) -> None:
         if tuple(expected) != tuple(self.obs_shape):
             raise UserError(f"{self.where}: observations have shape {self.obs_shape}, expected {tuple(expected)}")

@@ -45,6 +45,8 @@ class ImagePreprocessSettings:
     features_dim: int = 256
     fit: ImageFitSettings = field(default_factory=ImageFitSettings)
     bf16: bool = False
+    # fit on the first whole trajectories holding at most this many transitions (None: all of them)
+    max_transitions: int | None = None
     reward_batch_size: int = 512
     device: str = "auto"
     threads: int = 1
@@ -99,6 +101,8 @@ def preprocess_image_model_dir(
     spec = read_spec(model_dir)
     net = load_reward_net(model_dir)
     rollouts = open_image_rollouts(rollouts_path)
+    if settings.max_transitions is not None:
+        rollouts = rollouts.head(settings.max_transitions)
     check_model_fits_rollouts(net, rollouts, model_dir)
     potential = make_image_potential(settings, rollouts.obs_shape, expert)
     net = net.to(device)
