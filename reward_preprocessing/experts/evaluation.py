@@ -10,43 +10,27 @@ return has its usual meaning (MountainCar: minus the steps to the flag).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from tqdm import tqdm
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
-from reward_preprocessing.envs.maze import MazeEnv
-from reward_preprocessing.envs.mountain_car import ShapedMountainCarEnv
+from reward_preprocessing.data.rollouts import Policy
+from reward_preprocessing.envs.spec import env_spec
 from reward_preprocessing.errors import UserError
 
 
-class Policy(Protocol):
-    """Anything with SB3's ``predict`` (an SB3 model or a `TabularPolicy`)."""
-
-    def predict(
-        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
-    ) -> Any: ...
-
-
 def task_solved(env: gym.Env) -> bool:
-    """Whether the (unwrapped) env is in a state that solves its task."""
-    env = env.unwrapped
-    if isinstance(env, ShapedMountainCarEnv):
-        return env.absorbed
-    if isinstance(env, MazeEnv):
-        model = env.tabular_model()
-        row, col = (int(v) for v in model.cells[env._state])
-        if env.reward_name == "path":  # the path reward only asks to be on the path (cells (i, i), (i, i + 1))
-            return col in (row, row + 1)
-        on_goal = (row, col) == tuple(env.layout.goal)
-        return bool(on_goal and (env.layout.key is None or model.has_key[env._state]))
-    raise UserError(f"no success criterion for env {type(env).__name__}")
+    """Whether the env is in a state that solves its task (the criterion of its `EnvSpec`)."""
+    return env_spec(env.spec.id).solved(env.unwrapped)
 
 
-def task_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+def task_kwargs(env_kwargs: dict[str, Any], env_id: str | None = None) -> dict[str, Any]:
     """The task an expert is judged on: its env without shaping (which leaves the dynamics unchanged)."""
+    if env_id is not None:
+        return env_spec(env_id).task_kwargs(env_kwargs)
     return {**env_kwargs, "shaping": "unshaped"} if "shaping" in env_kwargs else dict(env_kwargs)
 
 
@@ -82,7 +66,7 @@ def evaluate_policy(
     """Run `episodes` episodes, episode i reset with seed ``seed + i``, on the unshaped task."""
     if episodes <= 0:
         raise UserError(f"episodes must be positive, got {episodes}")
-    kwargs = task_kwargs(env_kwargs)
+    kwargs = task_kwargs(env_kwargs, env_id)
     env = gym.make(env_id, **kwargs)
     result = EvaluationResult([], [], [], [], kwargs)
     for i in tqdm(range(episodes), desc="evaluate", disable=not progress, mininterval=5.0):
