@@ -1,7 +1,7 @@
 """Write every ground-truth reward model of one maze and preprocess each for every objective, in one process.
 
 Example:
-    python scripts/maze_ground_truth.py --settings '{"maze": "maze10", "preprocessing": {"objectives": ["sparse_l1"]}}' \
+    python scripts/maze_ground_truth.py --settings '{"maze": "maze10", "rewards": ["goal"]}' \
         --models-dir results/reward_models/ground_truth --preprocessed-dir results/preprocessed/ground_truth
 writes results/reward_models/ground_truth/maze10_{reward}_{shaping}/ and
 results/preprocessed/ground_truth/maze10_{reward}_{shaping}/{objective}/.

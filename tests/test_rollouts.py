@@ -123,8 +123,9 @@ def test_transitions_keep_time_order_and_episodes():
 
 def test_cli_refuses_bad_weights_with_one_line(tmp_path, repo_root):
     proc = subprocess.run(
-        [sys.executable, "scripts/collect_rollouts.py", "--env-id", ENV_ID, "--source", "random:0",
-         "--source", "expert:0", "--min-timesteps", "10", "--out", str(tmp_path / "r")],
+        [sys.executable, "scripts/collect_rollouts.py", "--expert", str(tmp_path / "no_expert"), "--settings",
+         '{"min_timesteps": 10, "sources": [{"policy": "random", "weight": 0}, {"policy": "expert", "weight": 0}]}',
+         "--out", str(tmp_path / "r")],
         cwd=repo_root, env={**os.environ, "PYTHONPATH": str(repo_root)}, capture_output=True, text=True,
     )
     assert proc.returncode == 2

@@ -1,5 +1,5 @@
 # Shared setup: config loading and validation, wildcard constraints, code versions, settings documents and
-# target lists. No rule or helper here names a particular non-tabular env: those are entries of `envs:`.
+# target lists. Neither rules nor helpers here name a particular non-tabular env (those are entries of `envs:`).
 
 import json
 import os
@@ -135,8 +135,8 @@ def _check_choice(target, kind, value, choices):
 def _check_run(target, name):
     """Check a `{maze}_{reward}_{shaping}` or `{env}_{shaping}` path segment."""
     for env, entry in ENVS.items():
-        if name.startswith(env + "_"):
-            _check_choice(target, "shaping", name.removeprefix(env + "_"), entry["shapings"])
+        if name.startswith(f"{env}_"):
+            _check_choice(target, "shaping", name.removeprefix(f"{env}_"), entry["shapings"])
             return
     parts = name.split("_")
     if len(parts) != 3:
@@ -214,3 +214,113 @@ def default_targets():
     if "goal" in config["rewards"]:
         targets += [f"results/videos/{maze}_goal.mp4" for maze in config["mazes"]]
     return targets
+
+
+# --- Helpers of the stage files (mazes.smk, envs.smk, plots.smk) --------------------------------------------
+
+# The objectives each maze model is preprocessed for: the configured ones and every heatmap column.
+MAZE_OBJECTIVES = list(dict.fromkeys(
+    [*config["objectives"], *(c for mode in config["heatmap_modes"] for c in HEATMAP_MODES[mode]),
+     *HEATMAP_MODES["default"]]
+))
+
+
+def maze_runs():
+    """(`{reward}_{shaping}`, `{maze}_{reward}_{shaping}`) of every configured reward and shaping; the maze is
+    left as a wildcard."""
+    return [(f"{r}_{s}", f"{{maze}}_{r}_{s}") for r in config["rewards"] for s in config["shapings"]]
+
+
+def tabular_settings():
+    return {"solver": config["preprocessing"]["solver"], "gamma": config["gamma"], "objectives": MAZE_OBJECTIVES}
+
+
+ENVS_WITH_GROUND_TRUTH = [name for name, entry in ENVS.items() if entry["ground_truth"]]
+CURVES = [c for name, entry in ENVS.items() for c in ([name, f"{name}_learned"] if entry["ground_truth"] else [name])]
+
+
+def env_kwargs_json(env, **extra):
+    return settings({**ENVS[env].get("kwargs", {}), **extra})
+
+
+def reward_model_inputs(wildcards):
+    """The rollouts, and the shaped ground truth that labels them when the env's reward model says so."""
+    entry = ENVS[wildcards.env]
+    labels = entry.get("reward_model", {}).get("labels", "ground_truth")
+    inputs = {"rollouts": f"results/rollouts/{wildcards.env}"}
+    if labels == "ground_truth":
+        if not entry["ground_truth"]:
+            raise WorkflowError(f"envs.{wildcards.env}: reward_model.labels is ground_truth, but the env has none")
+        inputs["target"] = f"results/reward_models/ground_truth/{wildcards.env}_{wildcards.shaping}"
+    elif wildcards.shaping != "unshaped":
+        raise WorkflowError(f"envs.{wildcards.env}: rollouts carry the unshaped reward; cannot learn {wildcards.shaping}")
+    return inputs
+
+
+def neural_preprocess_inputs(wildcards):
+    """The model and rollouts to preprocess; the expert too when its critic is the potential."""
+    inputs = {
+        "model": f"results/reward_models/{wildcards.source}/{wildcards.env}_{wildcards.shaping}",
+        "rollouts": f"results/rollouts/{wildcards.env}",
+    }
+    if ENVS[wildcards.env].get("preprocess", {}).get("potential", "").startswith("critic"):
+        inputs["expert"] = f"results/experts/{wildcards.env}"
+    return inputs
+
+
+def heatmap_figures():
+    """The files of one maze's heatmap job by name: report-flagged PNGs, plain PDFs and HTMLs."""
+    files = {}
+    for reward in config["rewards"]:
+        for mode in config["heatmap_modes"]:
+            name = f"results/heatmaps/{{maze}}_{reward}_{mode}"
+            files[f"{reward}_{mode}_png"] = report(
+                f"{name}.png", caption="../report/heatmap_grid.rst", category="Maze heatmaps",
+                subcategory="{maze}", labels={"maze": "{maze}", "reward": reward, "columns": mode},
+            )
+            files[f"{reward}_{mode}_pdf"], files[f"{reward}_{mode}_html"] = f"{name}.pdf", f"{name}.html"
+    if "goal" in config["rewards"]:
+        files["main_png"] = report(
+            "results/heatmaps/{maze}.png", caption="../report/heatmap_main.rst", category="Main figures",
+            labels={"maze": "{maze}"},
+        )
+        files["main_pdf"], files["main_html"] = "results/heatmaps/{maze}.pdf", "results/heatmaps/{maze}.html"
+    return files
+
+
+def heatmap_inputs(wildcards):
+    """Every preprocessed directory a maze's ground-truth figures draw (its main figure included)."""
+    modes = [*config["heatmap_modes"], "default"]
+    columns = list(dict.fromkeys(c for mode in modes for c in HEATMAP_MODES[mode]))
+    return [
+        f"results/preprocessed/ground_truth/{wildcards.maze}_{reward}_{shaping}/{column}"
+        for reward in config["rewards"]
+        for shaping in config["shapings"]
+        for column in columns
+    ]
+
+
+def curve_env(wildcards):
+    return wildcards.curve.removesuffix("_learned")
+
+
+def curve_inputs(wildcards):
+    """Preprocessed models of every shaping (rows) and objective (columns), row-major."""
+    env = curve_env(wildcards)
+    source = curve_source(env, wildcards.curve.endswith("_learned"))
+    return [
+        f"results/preprocessed/{source}/{env}_{shaping}/{objective}"
+        for shaping in ENVS[env]["shapings"]
+        for objective in config["objectives"]
+    ]
+
+
+def curve_settings(wildcards):
+    env = curve_env(wildcards)
+    entry = ENVS[env]
+    title = entry.get("title", env)
+    if wildcards.curve.endswith("_learned") or not entry["ground_truth"]:
+        title += ", learned reward"
+    document = {"rows": entry["shapings"], "columns": config["objectives"], "title": title}
+    steps = entry.get("rollouts", {}).get("curve_timesteps")
+    return settings(document if steps is None else {**document, "steps": steps})

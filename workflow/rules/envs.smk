@@ -2,14 +2,6 @@
 # preprocessing -> reward curves. Every rule takes the env's name as the {env} wildcard and its settings from
 # its entry; none names a particular env.
 
-ENVS_WITH_GROUND_TRUTH = [name for name, entry in ENVS.items() if entry["ground_truth"]]
-CURVES = [c for name, entry in ENVS.items() for c in ([name, f"{name}_learned"] if entry["ground_truth"] else [name])]
-
-
-def env_kwargs_json(env, **extra):
-    return settings({**ENVS[env].get("kwargs", {}), **extra})
-
-
 # Train the env's SB3 expert from its `expert` settings and evaluate it on the unshaped task;
 # writes model.zip, expert.json and metrics.json (return and success rate over eval_episodes episodes).
 rule train_expert:
@@ -115,20 +107,6 @@ rule env_ground_truth:
         " --out {output.model} 2>&1 | tee {log}"
 
 
-def reward_model_inputs(wildcards):
-    """The rollouts, and the shaped ground truth that labels them when the env's reward model says so."""
-    entry = ENVS[wildcards.env]
-    labels = entry.get("reward_model", {}).get("labels", "ground_truth")
-    inputs = {"rollouts": f"results/rollouts/{wildcards.env}"}
-    if labels == "ground_truth":
-        if not entry["ground_truth"]:
-            raise WorkflowError(f"envs.{wildcards.env}: reward_model.labels is ground_truth, but the env has none")
-        inputs["target"] = f"results/reward_models/ground_truth/{wildcards.env}_{wildcards.shaping}"
-    elif wildcards.shaping != "unshaped":
-        raise WorkflowError(f"envs.{wildcards.env}: rollouts carry the unshaped reward; cannot learn {wildcards.shaping}")
-    return inputs
-
-
 # Regress the env's reward model (`reward_model` settings: kind, labels, network, optimizer) on its rollouts;
 # the train/test split is by trajectory and the test metrics go to metrics.json.
 rule env_reward_model:
@@ -154,17 +132,6 @@ rule env_reward_model:
     shell:
         "python scripts/train_reward_model.py --rollouts {input.rollouts} {params.target}"
         " --settings {params.settings:q} --threads {threads} --out {output.model} 2>&1 | tee {log}"
-
-
-def neural_preprocess_inputs(wildcards):
-    """The model and rollouts to preprocess; the expert too when its critic is the potential."""
-    inputs = {
-        "model": f"results/reward_models/{wildcards.source}/{wildcards.env}_{wildcards.shaping}",
-        "rollouts": f"results/rollouts/{wildcards.env}",
-    }
-    if ENVS[wildcards.env].get("preprocess", {}).get("potential", "").startswith("critic"):
-        inputs["expert"] = f"results/experts/{wildcards.env}"
-    return inputs
 
 
 # Fit a neural potential (and shift) over the rollouts' transitions for every objective; each directory holds

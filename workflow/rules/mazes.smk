@@ -1,23 +1,6 @@
 # Mazes: ground-truth reward models with their preprocessed versions, experts, and rewards learned from
 # preferences. Batched per maze: the solves take milliseconds, starting a Python process with torch seconds.
 
-# The objectives each maze model is preprocessed for: the configured ones and every heatmap column.
-MAZE_OBJECTIVES = list(dict.fromkeys(
-    [*config["objectives"], *(c for mode in config["heatmap_modes"] for c in HEATMAP_MODES[mode]),
-     *HEATMAP_MODES["default"]]
-))
-
-
-def maze_runs():
-    """(`{reward}_{shaping}`, `{maze}_{reward}_{shaping}`) of every configured reward and shaping; the maze is
-    left as a wildcard."""
-    return [(f"{r}_{s}", f"{{maze}}_{r}_{s}") for r in config["rewards"] for s in config["shapings"]]
-
-
-def tabular_settings():
-    return {"solver": config["preprocessing"]["solver"], "gamma": config["gamma"], "objectives": MAZE_OBJECTIVES}
-
-
 # Every ground-truth reward of one maze (each reward x shaping, as a tabular RewardNet directory:
 # model.safetensors + spec.json), each preprocessed for every objective (model, rewards.csv, potential.csv,
 # metrics.json per directory), in one job.

@@ -22,38 +22,6 @@ rule plotly_js:
         "python scripts/write_plotlyjs.py --out {output} 2>&1 | tee {log}"
 
 
-def heatmap_figures():
-    """The files of one maze's heatmap job by name: report-flagged PNGs, plain PDFs and HTMLs."""
-    files = {}
-    for reward in config["rewards"]:
-        for mode in config["heatmap_modes"]:
-            name = f"results/heatmaps/{{maze}}_{reward}_{mode}"
-            files[f"{reward}_{mode}_png"] = report(
-                f"{name}.png", caption="../report/heatmap_grid.rst", category="Maze heatmaps",
-                subcategory="{maze}", labels={"maze": "{maze}", "reward": reward, "columns": mode},
-            )
-            files[f"{reward}_{mode}_pdf"], files[f"{reward}_{mode}_html"] = f"{name}.pdf", f"{name}.html"
-    if "goal" in config["rewards"]:
-        files["main_png"] = report(
-            "results/heatmaps/{maze}.png", caption="../report/heatmap_main.rst", category="Main figures",
-            labels={"maze": "{maze}"},
-        )
-        files["main_pdf"], files["main_html"] = "results/heatmaps/{maze}.pdf", "results/heatmaps/{maze}.html"
-    return files
-
-
-def heatmap_inputs(wildcards):
-    """Every preprocessed directory a maze's ground-truth figures draw (its main figure included)."""
-    modes = [*config["heatmap_modes"], "default"]
-    columns = list(dict.fromkeys(c for mode in modes for c in HEATMAP_MODES[mode]))
-    return [
-        f"results/preprocessed/ground_truth/{wildcards.maze}_{reward}_{shaping}/{column}"
-        for reward in config["rewards"]
-        for shaping in config["shapings"]
-        for column in columns
-    ]
-
-
 # Every ground-truth heatmap of one maze in one job: the full grid of each reward and column mode (rows =
 # shapings, columns = unmodified + the mode's objectives), and the paper's main figure {maze}.png (the goal
 # reward in the default columns: unmodified, sparse_l1, smooth_log).
@@ -119,32 +87,6 @@ rule heatmap_learned:
     shell:
         "python scripts/plot_maze_figures.py --settings {params.settings:q}"
         " --runs-dir results/preprocessed/learned --out-dir results/heatmaps 2>&1 | tee {log}"
-
-
-def curve_env(wildcards):
-    return wildcards.curve.removesuffix("_learned")
-
-
-def curve_inputs(wildcards):
-    """Preprocessed models of every shaping (rows) and objective (columns), row-major."""
-    env = curve_env(wildcards)
-    source = curve_source(env, wildcards.curve.endswith("_learned"))
-    return [
-        f"results/preprocessed/{source}/{env}_{shaping}/{objective}"
-        for shaping in ENVS[env]["shapings"]
-        for objective in config["objectives"]
-    ]
-
-
-def curve_settings(wildcards):
-    env = curve_env(wildcards)
-    entry = ENVS[env]
-    title = entry.get("title", env)
-    if wildcards.curve.endswith("_learned") or not entry["ground_truth"]:
-        title += ", learned reward"
-    document = {"rows": entry["shapings"], "columns": config["objectives"], "title": title}
-    steps = entry.get("rollouts", {}).get("curve_timesteps")
-    return settings(document if steps is None else {**document, "steps": steps})
 
 
 # Reward curves along the expert's curve rollout: rows = shapings, columns = unmodified + objectives;
