@@ -95,7 +95,7 @@ def main() -> int:
     head_dir = checkout(WORKTREE, scratch / "head")
     overlay = head_dir / "pinned.yaml"
     overlay.write_text(yaml.safe_dump({"envs": PINNED_ENVS}))
-    head_run = run_snakemake(head_dir, targets, ["--configfile", "config/config.yaml", str(overlay)])
+    head_run = run_snakemake(head_dir, targets, ["--configfile", str(overlay)])
     if args.baseline_results is None:
         base_dir = checkout(resolve(args.baseline), scratch / "baseline")
         base_run = run_snakemake(base_dir, targets)

@@ -54,10 +54,11 @@ class SnakemakeRun:
 
 
 def run_snakemake(workdir: Path, targets: list[str], extra: list[str] = (), cores: int = 2) -> SnakemakeRun:
-    """Run Snakemake in `workdir` on `targets` (default profile, output cache in workdir/.cache/snakemake)."""
+    """Run Snakemake in `workdir` on `targets` (default profile, output cache in workdir/.cache/snakemake);
+    `extra` options go last (options such as --configfile take several values)."""
     env = {**os.environ, "PYTHONPATH": str(workdir), "SNAKEMAKE_OUTPUT_CACHE": str(workdir / ".cache" / "snakemake")}
     start = time.perf_counter()
-    proc = subprocess.run([SNAKEMAKE, "--cores", str(cores), *extra, *targets], cwd=workdir, env=env,
+    proc = subprocess.run([SNAKEMAKE, "--cores", str(cores), *targets, *extra], cwd=workdir, env=env,
                           capture_output=True, text=True)
     seconds = time.perf_counter() - start
     output = proc.stdout + proc.stderr

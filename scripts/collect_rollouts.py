@@ -1,9 +1,9 @@
 """Collect rollouts of an expert (mixed with a random policy) on its unshaped task, in imitation's format.
 
 Example:
-    python scripts/collect_rollouts.py --expert results/experts/mountain_car \
+    python scripts/collect_rollouts.py --expert results/experts/{env} \
         --settings '{"min_timesteps": 20000, "sources": [{"policy": "expert", "weight": 3, "random_prob": 0.1}]}' \
-        --out results/rollouts/mountain_car
+        --out results/rollouts/{env}
 With --curve: the expert alone for curve_timesteps steps (the rollout reward curves are drawn along).
 """
 

@@ -1,9 +1,9 @@
 """Save the exact reward of a (shaped) non-tabular env as a reward-model directory.
 
 Example:
-    python scripts/env_ground_truth.py --env-id reward_preprocessing/MountainCar-v0 \
+    python scripts/env_ground_truth.py --env-id <gymnasium id> \
         --env-kwargs '{"shaping": "dense", "gamma": 0.99, "shaping_seed": 0}' \
-        --out results/reward_models/ground_truth/mountain_car_dense
+        --out results/reward_models/ground_truth/{env}_dense
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Plot reward curves along one rollout: rows = shapings, columns = unmodified + objectives.
 
 Example:
-    python scripts/plot_curves.py --rollouts results/rollouts/mountain_car_curve \
+    python scripts/plot_curves.py --rollouts results/rollouts/{env}_curve \
         --settings '{"rows": ["unshaped", "dense"], "columns": ["sparse_l1", "smooth_l1"]}' \
-        --runs <preprocessed dir per (row, column), row-major> --out results/curves/mountain_car
-writes mountain_car.png, mountain_car.pdf and mountain_car.html.
+        --runs <preprocessed dir per (row, column), row-major> --out results/curves/{env}
+writes {env}.png, {env}.pdf and {env}.html.
 """
 
 from __future__ import annotations

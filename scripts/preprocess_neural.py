@@ -1,9 +1,9 @@
 """Preprocess a non-tabular reward model with a neural potential fitted over rollouts, for each objective.
 
 Example:
-    python scripts/preprocess_neural.py --model results/reward_models/ground_truth/mountain_car_dense \
-        --rollouts results/rollouts/mountain_car --settings '{"potential": "mlp_box", "objectives": ["sparse_l1"]}' \
-        --out results/preprocessed/ground_truth/mountain_car_dense
+    python scripts/preprocess_neural.py --model results/reward_models/ground_truth/{env}_dense \
+        --rollouts results/rollouts/{env} --settings '{"potential": "mlp_box", "objectives": ["sparse_l1"]}' \
+        --out results/preprocessed/ground_truth/{env}_dense
 writes one directory per objective under --out.
 """
 

@@ -1,8 +1,8 @@
 """Record a video of an expert playing its env (mp4, or GIF by suffix).
 
 Example:
-    python scripts/record_video.py --expert results/experts/mountain_car --settings '{"episodes": 2}' \
-        --out results/videos/mountain_car.mp4
+    python scripts/record_video.py --expert results/experts/{env} --settings '{"episodes": 2}' \
+        --out results/videos/{env}.mp4
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Train a stable-baselines3 expert and write its directory (model.zip, expert.json, metrics.json).
 
 Example:
-    python scripts/train_expert.py --env-id reward_preprocessing/MountainCar-v0 \
+    python scripts/train_expert.py --env-id <gymnasium id> \
         --settings '{"algo": "dqn", "total_timesteps": 120000, "hyperparams": {"learning_rate": 0.004}}' \
-        --out results/experts/mountain_car
+        --out results/experts/{env}
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Regress a reward net on rollouts, labelled by a target reward model or by the rollouts' own rewards.
 
 Example:
-    python scripts/train_reward_model.py --rollouts results/rollouts/mountain_car \
-        --target results/reward_models/ground_truth/mountain_car_dense \
-        --settings '{"kind": "mlp", "epochs": 60}' --out results/reward_models/learned/mountain_car_dense
+    python scripts/train_reward_model.py --rollouts results/rollouts/{env} \
+        --target results/reward_models/ground_truth/{env}_dense \
+        --settings '{"kind": "mlp", "epochs": 60}' --out results/reward_models/learned/{env}_dense
 """
 
 from __future__ import annotations
