@@ -71,3 +71,11 @@ def test_no_rule_helper_or_script_names_a_non_tabular_env():
     for path in files:
         for name in names:
             assert not re.search(re.escape(name), path.read_text(), re.I), f"{path.name} names {name}"
+
+
+def test_only_rules_that_run_networks_request_gpus(monkeypatch):
+    from tests.workflow_runs import workflow_rules
+
+    rules = workflow_rules(REPO_ROOT, monkeypatch)
+    requesting = {name for name, rule in rules.items() if "gpu" in rule.resources}
+    assert requesting == {"train_expert", "env_reward_model", "preprocess_neural"}

@@ -91,10 +91,10 @@ def test_tiny_end_to_end_run(tmp_path):
 @pytest.mark.slow
 def test_failed_job_leaves_no_partial_output(tmp_path):
     work = copy_workflow(tmp_path, TINY_CONFIG)
-    snakemake(work, "results/reward_models/ground_truth/maze4_goal_dense")
-    model = work / "results" / "reward_models" / "ground_truth" / "maze4_goal_dense"
+    snakemake(work, "results/reward_models/learned/maze4_goal_dense")
+    model = work / "results" / "reward_models" / "learned" / "maze4_goal_dense"
     (model / "model.safetensors").write_bytes(b"corrupt")
-    target = "results/preprocessed/ground_truth/maze4_goal_dense/sparse_l1"
+    target = "results/preprocessed/learned/maze4_goal_dense/sparse_l1"
     proc = snakemake(work, target, check=False)
     assert proc.returncode != 0
     assert "model.safetensors: corrupt safetensors file" in proc.stdout + proc.stderr

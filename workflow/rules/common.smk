@@ -117,8 +117,11 @@ def env_entry(wildcards):
     return ENVS[wildcards.env]
 
 
-def env_gpus(name):
-    """GPUs that a network-training job of env `name` asks for (none when its device is cpu)."""
+def env_gpus(name, section):
+    """GPUs that the job running section `section` of env `name` asks for: the entry's `gpu`, none when the
+    section's device is cpu."""
+    if ENVS[name].get(section, {}).get("device") == "cpu":
+        return 0
     return ENVS[name].get("gpu", 0)
 
 

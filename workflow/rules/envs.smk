@@ -25,7 +25,7 @@ rule train_expert:
     resources:
         mem_mb=3000,
         runtime=60,
-        gpu=lambda wc: env_gpus(wc.env),
+        gpu=lambda wc: env_gpus(wc.env, "expert"),
     shell:
         "python scripts/train_expert.py --env-id {params.env_id} --env-kwargs {params.env_kwargs:q}"
         " --settings {params.settings:q} --threads {threads} --out {output.expert} 2>&1 | tee {log}"
@@ -128,7 +128,7 @@ rule env_reward_model:
     resources:
         mem_mb=2000,
         runtime=30,
-        gpu=lambda wc: env_gpus(wc.env),
+        gpu=lambda wc: env_gpus(wc.env, "reward_model"),
     shell:
         "python scripts/train_reward_model.py --rollouts {input.rollouts} {params.target}"
         " --settings {params.settings:q} --threads {threads} --out {output.model} 2>&1 | tee {log}"
@@ -160,7 +160,7 @@ rule preprocess_neural:
     resources:
         mem_mb=2000,
         runtime=30,
-        gpu=lambda wc: env_gpus(wc.env),
+        gpu=lambda wc: env_gpus(wc.env, "preprocess"),
     shell:
         "python scripts/preprocess_neural.py --model {input.model} --rollouts {input.rollouts} {params.expert}"
         " --settings {params.settings:q} --threads {threads}"
