@@ -52,21 +52,9 @@ class RolloutSource:
     weight: float = 1.0
     random_prob: float = 0.0
 
-    @classmethod
-    def parse(cls, text: str) -> RolloutSource:
-        """Parse ``policy[:weight[:random_prob]]``, e.g. ``expert:3:0.1`` or ``random:1``."""
-        parts = text.split(":")
-        if len(parts) > 3 or not parts[0]:
-            raise UserError(f"bad rollout source {text!r}; expected policy[:weight[:random_prob]]")
-        try:
-            values = [float(p) for p in parts[1:]]
-        except ValueError as e:
-            raise UserError(f"bad rollout source {text!r}: weight and random_prob must be numbers") from e
-        return cls(parts[0], *values)
-
 
 def _default_sources() -> list[RolloutSource]:
-    return [RolloutSource("expert", 1.0, 0.1), RolloutSource("random", 1.0)]
+    return [RolloutSource(policy="expert", weight=1.0, random_prob=0.1), RolloutSource(policy="random", weight=1.0)]
 
 
 @dataclass
