@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = stage.run_settings()
     check_request(stage.maze, stage.reward, stage.shaping, stage.gamma, settings)
     result = train_preference_model(stage.maze, stage.reward, stage.shaping, settings, stage.gamma,
-                                    stage.shaping_seed, progress=not args.quiet)
+                                    stage.shaping_seed, progress=not args.quiet, device=stage.device)
     save_preference_run(result, args.out)
     m = result.metrics
     log.info("%s: correlation %.3f, policy agreement %.3f, return ratio %.3f in %.1fs", args.out, m["correlation"],

@@ -1,10 +1,8 @@
 """Evaluate a policy: return and success rate over seeded episodes.
 
-Success means the task was solved at some point of the episode: the car
-reached the flag (MountainCar), the agent stood on the goal, holding the key
-in KeyMazes (goal reward), or on the diagonal path (path reward). Shaping never
-changes the dynamics, so experts are evaluated on the unshaped task, where the
-return has its usual meaning (MountainCar: minus the steps to the flag).
+Success means the task was solved at some point of the episode, by the criterion of the env's `EnvSpec`
+(`reward_preprocessing.envs.spec`). Shaping never changes the dynamics, so experts are evaluated on the
+unshaped task, where the return has its usual meaning.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ class ExpertSettings:
     n_envs: int = 1
     # Options of the env the expert trains in, on top of the env entry's own kwargs.
     env_kwargs: dict[str, Any] = field(default_factory=dict)
-    # Constructor arguments of the SB3 algorithm (rl-zoo's MountainCar-v0 DQN in config/config.yaml).
+    # Constructor arguments of the SB3 algorithm (e.g. rl-zoo's hyperparameters; config/config.yaml).
     hyperparams: dict[str, Any] = field(default_factory=dict)
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     scale_observations: bool = False  # rescale Box observations to [-1, 1] (`BoxScaler`)

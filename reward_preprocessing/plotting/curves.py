@@ -1,4 +1,4 @@
-"""Reward curves: a model's reward along one rollout, for non-tabular envs such as MountainCar.
+"""Reward curves: a model's reward along one rollout, for non-tabular envs.
 
 A grid of panels, rows = shapings and columns = the unmodified reward followed by
 one preprocessed reward per objective, each the reward at every step of the

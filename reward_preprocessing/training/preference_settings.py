@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from reward_preprocessing.devices import Device
 from reward_preprocessing.envs.maze import REWARDS, SHAPINGS, check_choice, layout_from_name
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.settings import from_mapping
@@ -143,6 +144,7 @@ class PreferenceStageSettings:
     preset: str = "fast"
     seed: int = 0
     overrides: dict[str, Any] = field(default_factory=dict)
+    device: Device = "auto"  # where the `agent` generator's PPO runs
 
     def __post_init__(self) -> None:
         layout_from_name(self.maze)

@@ -50,6 +50,7 @@ from imitation.util import logger as imit_logger
 from tqdm.auto import tqdm
 
 from reward_preprocessing.artifacts import atomic_dir, write_json
+from reward_preprocessing.devices import resolve_device
 from reward_preprocessing.envs.maze import REWARDS, SHAPINGS, TabularModel, check_choice, env_id, layout_from_name
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.rewards.ground_truth import make_maze
@@ -103,6 +104,7 @@ def _agent_generator(
     settings: PreferenceSettings,
     rng: np.random.Generator,
     logger: imit_logger.HierarchicalLogger,
+    device: str = "cpu",
 ) -> pc.TrajectoryGenerator:
     """imitation's `AgentTrainer`: PPO trained on the learned reward, rollouts labelled by the env's reward."""
     from stable_baselines3 import PPO
@@ -120,7 +122,7 @@ def _agent_generator(
         ent_coef=settings.ppo_ent_coef,
         gamma=env_kwargs["gamma"],
         seed=settings.seed,
-        device="cpu",
+        device=device,
     )
     return pc.AgentTrainer(agent, net, venv, rng=rng, exploration_frac=settings.exploration_frac, custom_logger=logger)
 
@@ -147,13 +149,16 @@ def train_preference_model(
     gamma: float = 0.99,
     shaping_seed: int = 0,
     progress: bool = True,
+    device: str = "auto",
 ) -> PreferenceRun:
     """Learn a tabular reward for one maze, reward and shaping from synthetic preferences.
 
     The teacher labels fragments by their shaped ground-truth return, so the
-    net should recover the *shaped* reward (up to a constant and scale).
+    net should recover the *shaped* reward (up to a constant and scale). `device`
+    is where the ``agent`` generator's PPO runs; the tabular reward net stays on the CPU.
     """
     check_request(maze, reward, shaping, gamma, settings)
+    resolve_device(device)  # an unusable device fails before any work
     env = make_maze(maze, reward, shaping, gamma, shaping_seed=shaping_seed)
     model = env.tabular_model()
     env_kwargs = {"reward": reward, "shaping": shaping, "gamma": gamma, "shaping_seed": shaping_seed}
@@ -167,7 +172,7 @@ def train_preference_model(
                 model, env.layout.time_limit, settings.random_prob, rng, settings.exploring_starts, logger
             )
         else:
-            generator = _agent_generator(maze, env_kwargs, net, settings, rng, logger)
+            generator = _agent_generator(maze, env_kwargs, net, settings, rng, logger, resolve_device(device))
         trainer = pc.BasicRewardTrainer(
             BatchedPreferenceModel(net),
             pc.CrossEntropyRewardLoss(),

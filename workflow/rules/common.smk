@@ -67,6 +67,7 @@ def cache_key(wildcards):
     """
     return dict(wildcards.items())
 
+
 MAZES = ["maze4", "maze10", "keymaze6", "keymaze10"]
 REWARDS = ["goal", "path"]
 SHAPINGS = ["unshaped", "dense", "antidense", "random"]
@@ -99,7 +100,6 @@ wildcard_constraints:
     env=_alternatives(ENVS),
     # Experts: an SB3 agent of an env, or a maze's value-iteration policy ({maze}_{reward}).
     expert="{}|(?:{})_(?:{})".format(_alternatives(ENVS), "|".join(MAZES), "|".join(REWARDS)),
-    learned="|_learned",
 
 
 def code_version(script):
@@ -111,10 +111,6 @@ def code_version(script):
 def settings(document):
     """One settings document as JSON (a param, passed as `--settings {params.settings:q}`)."""
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
-
-
-def env_entry(wildcards):
-    return ENVS[wildcards.env]
 
 
 def env_gpus(name, section):
@@ -143,7 +139,9 @@ def _check_run(target, name):
             return
     parts = name.split("_")
     if len(parts) != 3:
-        raise WorkflowError(f"target {target}: expected {{maze}}_{{reward}}_{{shaping}} or {{env}}_{{shaping}}, got {name!r}")
+        raise WorkflowError(
+            f"target {target}: expected {{maze}}_{{reward}}_{{shaping}} or {{env}}_{{shaping}}, got {name!r}"
+        )
     for kind, value, choices in zip(("maze", "reward", "shaping"), parts, (MAZES, REWARDS, SHAPINGS)):
         _check_choice(target, kind, value, choices)
 
@@ -239,7 +237,8 @@ def tabular_settings():
 
 
 ENVS_WITH_GROUND_TRUTH = [name for name, entry in ENVS.items() if entry["ground_truth"]]
-CURVES = [c for name, entry in ENVS.items() for c in ([name, f"{name}_learned"] if entry["ground_truth"] else [name])]
+# Curve figures: {env} for every env, {env}_learned for those whose {env} shows the ground truth.
+CURVES = [*ENVS, *(f"{name}_learned" for name in ENVS_WITH_GROUND_TRUTH)]
 
 
 def env_kwargs_json(env, **extra):
@@ -256,7 +255,9 @@ def reward_model_inputs(wildcards):
             raise WorkflowError(f"envs.{wildcards.env}: reward_model.labels is ground_truth, but the env has none")
         inputs["target"] = f"results/reward_models/ground_truth/{wildcards.env}_{wildcards.shaping}"
     elif wildcards.shaping != "unshaped":
-        raise WorkflowError(f"envs.{wildcards.env}: rollouts carry the unshaped reward; cannot learn {wildcards.shaping}")
+        raise WorkflowError(
+            f"envs.{wildcards.env}: rollouts carry the unshaped reward; cannot learn {wildcards.shaping} from them"
+        )
     return inputs
 
 
