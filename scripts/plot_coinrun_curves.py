@@ -1,12 +1,12 @@
-"""Reward curves of a CNN reward model and its preprocessed versions along expert episodes, with a filmstrip.
+"""Reward curves of an image reward model and its preprocessed versions along expert episodes, with a filmstrip.
 
-Writes --out (PNG) and the same name with .pdf and .html.
+--runs are preprocessed model directories, row-major over the settings' rows (shapings) and columns
+(objectives); the first one's base model is the original reward. Writes --out with .png, .pdf and .html.
 
 Example:
-    python scripts/plot_coinrun_curves.py --rollouts results/rollouts/coinrun \
-        --model results/reward_models/learned/coinrun_unshaped \
-        --preprocessed results/preprocessed/learned/coinrun_unshaped --objectives sparse_l1 smooth_log \
-        --out results/curves/coinrun.png
+    python scripts/plot_coinrun_curves.py --rollouts results/rollouts/coinrun_curve \
+        --runs results/preprocessed/learned/coinrun_unshaped/{sparse_l1,smooth_log} \
+        --settings '{"columns": ["sparse_l1", "smooth_log"], "title": "CoinRun"}' --out results/curves/coinrun
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from reward_preprocessing.cli import run
 from reward_preprocessing.data.image_rollouts import open_image_rollouts
+from reward_preprocessing.errors import UserError
 from reward_preprocessing.plotting.filmstrip import (
     FilmstripSettings,
     image_reward_filmstrip,
@@ -33,22 +34,23 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_settings_argument(parser, FilmstripSettings)
     parser.add_argument("--rollouts", required=True, type=Path, help="rollout directory or train-procgen .npz")
-    parser.add_argument("--model", required=True, type=Path, help="the original reward model")
-    parser.add_argument("--preprocessed", type=Path, default=None, help="parent of one directory per objective")
-    parser.add_argument("--objectives", nargs="*", default=[])
-    parser.add_argument("--title", default="CoinRun: learned reward, original and preprocessed")
-    parser.add_argument("--out", required=True, type=Path, help="PNG path (.pdf and .html next to it)")
+    parser.add_argument("--runs", nargs="+", required=True, type=Path, help="preprocessed model directories")
+    parser.add_argument("--out", required=True, type=Path, help="output path without suffix")
     args = parser.parse_args(argv)
 
     settings = parse_settings(FilmstripSettings, args.settings)
-    models = {"original": load_reward_net(args.model)}
-    for objective in args.objectives:
-        models[objective] = load_reward_net(args.preprocessed / objective)
-    rollouts = open_image_rollouts(args.rollouts)
-    strip = image_reward_filmstrip(rollouts, models, settings, args.title)
-    save_png_pdf(strip, args.out, args.out.with_suffix(".pdf"))
-    save_html(strip, args.out.with_suffix(".html"))
-    log.info("%s: %d steps, events at %s", args.out, len(strip.frames), list(strip.events))
+    labels = [f"{r} / {c}" if len(settings.rows) > 1 else c for r in settings.rows for c in settings.columns]
+    if len(labels) != len(args.runs):
+        raise UserError(f"{len(args.runs)} runs for {len(settings.rows)} rows x {len(settings.columns)} columns")
+    nets = [load_reward_net(path) for path in args.runs]
+    if not hasattr(nets[0], "base"):
+        raise UserError(f"{args.runs[0]}: not a preprocessed model (no base reward)")
+    models = {"original": nets[0].base, **dict(zip(labels, nets, strict=True))}
+    strip = image_reward_filmstrip(open_image_rollouts(args.rollouts), models, settings)
+    out = args.out.with_suffix("") if args.out.suffix == ".png" else args.out
+    save_png_pdf(strip, out.with_suffix(".png"), out.with_suffix(".pdf"))
+    save_html(strip, out.with_suffix(".html"))
+    log.info("%s: %d steps, events at %s", out, len(strip.frames), list(strip.events))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ metrics.json with the objective before and after).
 
 Example:
     python scripts/preprocess_image_reward.py --model results/reward_models/learned/coinrun_unshaped \
-        --rollouts results/rollouts/coinrun --objectives sparse_l1 smooth_log \
+        --rollouts results/rollouts/coinrun --settings '{"objectives": ["sparse_l1", "smooth_log"]}' \
         --out results/preprocessed/learned/coinrun_unshaped
 """
 
@@ -19,7 +19,6 @@ from pathlib import Path
 from reward_preprocessing.cli import run
 from reward_preprocessing.devices import set_threads
 from reward_preprocessing.preprocessing.image_run import ImagePreprocessSettings, preprocess_image_model_dir
-from reward_preprocessing.preprocessing.objectives import check_objective
 from reward_preprocessing.settings import add_settings_argument, parse_settings
 
 log = logging.getLogger("preprocess_image_reward")
@@ -30,19 +29,16 @@ def main(argv: list[str] | None = None) -> None:
     add_settings_argument(parser, ImagePreprocessSettings)
     parser.add_argument("--model", required=True, type=Path, help="CNN reward-model directory")
     parser.add_argument("--rollouts", required=True, type=Path, help="rollout directory or train-procgen .npz")
-    parser.add_argument("--objectives", nargs="+", required=True)
     parser.add_argument("--expert", type=Path, default=None, help="expert directory (critic potentials)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: settings)")
     parser.add_argument("--out", required=True, type=Path, help="parent directory of one output per objective")
     args = parser.parse_args(argv)
 
     settings = parse_settings(ImagePreprocessSettings, args.settings)
-    for objective in args.objectives:
-        check_objective(objective)
     if args.threads is not None:
         settings = dataclasses.replace(settings, threads=args.threads)
     set_threads(settings.threads)
-    for objective in args.objectives:
+    for objective in settings.objectives:
         result = preprocess_image_model_dir(args.model, args.rollouts, objective, args.out / objective, settings,
                                             args.expert)
         log.info("%s: %s %.4g -> %.4g (%d epochs, %.0fs)", args.out / objective, objective, result.value_before,

@@ -73,7 +73,7 @@ def test_unavailable_device_and_unknown_setting_fail_before_training(tmp_path):
 def test_tiny_chain_end_to_end(tmp_path):
     """expert -> video -> rollouts (+ .npz) -> CNN reward -> preprocessing -> filmstrip, at toy sizes."""
     expert = {"env": {"num_levels": 3}, "ppo": {"n_envs": 2, "n_steps": 32, "batch_size": 32, "n_epochs": 1},
-              "total_timesteps": 64, "eval": {"episodes": 2, "n_envs": 2}, "device": "cpu"}
+              "total_timesteps": 64, "eval_episodes": 2, "eval_n_envs": 2, "device": "cpu"}
     script("train_coinrun_expert.py", "--settings", json.dumps(expert), "--out", tmp_path / "expert")
     metrics = json.loads((tmp_path / "expert/metrics.json").read_text())
     assert {"level_completion_rate", "random_level_completion_rate", "steps_per_second"} <= set(metrics)
@@ -92,12 +92,13 @@ def test_tiny_chain_end_to_end(tmp_path):
     assert m["train_transitions"] + m["test_transitions"] == 1500
     pre = {"channels": [4], "features_dim": 8, "fit": {"batch_size": 64, "max_epochs": 1}, "device": "cpu"}
     script("preprocess_image_reward.py", "--model", tmp_path / "model_rollouts", "--rollouts", tmp_path / "rollouts",
-           "--objectives", "sparse_l1", "smooth_log", "--settings", json.dumps(pre), "--out", tmp_path / "pre")
+           "--settings", json.dumps({**pre, "objectives": ["sparse_l1", "smooth_log"]}), "--out", tmp_path / "pre")
     for objective in ("sparse_l1", "smooth_log"):
         value = json.loads((tmp_path / "pre" / objective / "metrics.json").read_text())
         assert value["value"] <= value["value_initial"]
-    script("plot_coinrun_curves.py", "--rollouts", tmp_path / "rollouts", "--model", tmp_path / "model_rollouts",
-           "--preprocessed", tmp_path / "pre", "--objectives", "sparse_l1", "smooth_log", "--settings",
-           '{"completed_only": false, "episodes": 1}', "--out", tmp_path / "curves/coinrun.png")
+    script("plot_coinrun_curves.py", "--rollouts", tmp_path / "rollouts", "--runs", tmp_path / "pre/sparse_l1",
+           tmp_path / "pre/smooth_log", "--settings",
+           '{"columns": ["sparse_l1", "smooth_log"], "completed_only": false, "episodes": 1}',
+           "--out", tmp_path / "curves/coinrun")
     for ext in ("png", "pdf", "html"):
         assert (tmp_path / f"curves/coinrun.{ext}").stat().st_size > 0

@@ -25,7 +25,7 @@ TINY = {
     "env": {"num_levels": 2},
     "ppo": {"n_envs": 2, "n_steps": 16, "batch_size": 16, "n_epochs": 1},
     "total_timesteps": 64,
-    "eval": {"episodes": 2, "n_envs": 2},
+    "eval_episodes": 2, "eval_n_envs": 2,
     "device": "cpu",
 }
 

@@ -7,6 +7,7 @@ Output: a rollout directory of `data.image_rollouts` (uint8 frame shards + array
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +39,11 @@ class CoinRunRolloutSettings:
     env: CoinRunOptions | None = None  # None: the levels the expert was trained on
     shard_frames: int = DEFAULT_SHARD_FRAMES
     npz: bool = False  # also write trajectories.npz (train-procgen layout)
+    # the expert alone (no random actions) for this many steps: the episodes reward curves are drawn along
+    curve_timesteps: int = 1000
 
     def __post_init__(self) -> None:
-        if self.n_transitions < 1 or self.n_envs < 1:
+        if self.n_transitions < 1 or self.n_envs < 1 or self.curve_timesteps < 1:
             raise UserError("n_transitions and n_envs must be >= 1")
         if not 0.0 <= self.random_prob <= 1.0:
             raise UserError(f"random_prob must be in [0, 1], got {self.random_prob}")
@@ -77,3 +80,9 @@ def collect_coinrun_rollouts_stage(
         if settings.npz:
             write_procgen_npz(open_image_rollouts(Path(tmp)), Path(tmp) / NPZ_FILE)
     return meta
+
+
+def curve_settings(settings: CoinRunRolloutSettings) -> CoinRunRolloutSettings:
+    """The rollouts reward curves follow: the expert alone for ``curve_timesteps`` steps, other levels' seed."""
+    return dataclasses.replace(settings, n_transitions=settings.curve_timesteps, random_prob=0.0, npz=False,
+                               n_envs=min(settings.n_envs, 4), seed=settings.seed + 1)

@@ -152,14 +152,24 @@ def episode_starts_of(lengths: Sequence[int]) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class FilmstripSettings:
-    """Which episodes of the rollouts the curves follow, and how many frames the strip shows."""
+    """Which episodes of the rollouts the curves follow, and how many frames the strip shows.
 
+    ``rows`` (shapings) and ``columns`` (objectives) name the preprocessed models passed in row-major order;
+    ``steps`` caps the steps drawn.
+    """
+
+    rows: tuple[str, ...] = ("unshaped",)
+    columns: tuple[str, ...] = ()
+    title: str = ""
+    steps: int | None = None
     episodes: int = 2
     completed_only: bool = True  # prefer episodes that reach the coin (they have a reward event)
     max_events: int = 8
     batch_size: int = 256
 
     def __post_init__(self) -> None:
+        if self.steps is not None and self.steps < 1:
+            raise UserError("steps must be >= 1")
         if self.episodes < 1 or self.max_events < 1 or self.batch_size < 1:
             raise UserError("episodes, max_events and batch_size must be >= 1")
 
@@ -180,6 +190,10 @@ def image_reward_filmstrip(
         raise UserError(f"{rollouts.where}: no finished episode to draw reward curves along")
     index = np.concatenate([np.arange(rollouts.starts[k], rollouts.starts[k] + rollouts.lengths[k]) for k in chosen])
     frames = np.concatenate([rollouts.trajectory(int(k)).obs[:-1] for k in chosen])
+    lengths = [int(rollouts.lengths[k]) for k in chosen]
+    if settings.steps is not None and len(index) > settings.steps:
+        index, frames = index[: settings.steps], frames[: settings.steps]
     curves = {label: predict_rewards(net, rollouts, index, settings.batch_size) for label, net in models.items()}
     events = reward_events(curves, settings.max_events)
-    return Filmstrip(frames, curves, events, episode_starts_of([int(rollouts.lengths[k]) for k in chosen]), title)
+    starts = tuple(s for s in episode_starts_of(lengths) if s < len(index))
+    return Filmstrip(frames, curves, events, starts, title or settings.title)

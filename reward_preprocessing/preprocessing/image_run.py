@@ -39,6 +39,8 @@ class ImagePreprocessSettings:
     then trained) or ``critic_fixed`` (the critic as it is; only the shift is fitted).
     """
 
+    kind: Literal["cnn"] = "cnn"
+    objectives: tuple[str, ...] = ("sparse_l1", "smooth_l1", "sparse_log", "smooth_log")
     gamma: float = 0.99
     potential: Literal["cnn", "critic", "critic_fixed"] = "cnn"
     channels: tuple[int, ...] = (16, 32, 32)
@@ -54,6 +56,8 @@ class ImagePreprocessSettings:
     def __post_init__(self) -> None:
         if not 0.0 < self.gamma <= 1.0:
             raise UserError(f"gamma must be in (0, 1], got {self.gamma}")
+        for objective in self.objectives:
+            check_objective(objective)
 
 
 def make_image_potential(settings: ImagePreprocessSettings, obs_shape: tuple[int, int, int],

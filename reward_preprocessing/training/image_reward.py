@@ -22,7 +22,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch as th
@@ -43,6 +43,8 @@ CHECKPOINT_FILE = "checkpoint.pt"
 class CnnRewardSettings:
     """The `reward_model` stage with ``kind: cnn`` (reference values: batch 128, Adam 1e-3)."""
 
+    kind: Literal["cnn"] = "cnn"
+    labels: Literal["rollouts"] = "rollouts"  # regress the raw rewards stored with the rollouts
     hid_channels: tuple[int, ...] = (32, 64)
     use_action: bool = True
     n_actions: int = 15
