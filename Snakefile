@@ -12,3 +12,14 @@ include: "workflow/rules/plots.smk"
 rule all:
     input:
         default_targets(),
+
+
+# One target per env entry, named after it (`snakemake <env>`): its curves and expert video. An entry with
+# `in_all: false` (an image env whose laptop chain takes about an hour) is built only this way.
+for _env in ENVS:
+
+    rule:
+        name:
+            _env
+        input:
+            env_targets(_env),

@@ -4,9 +4,9 @@ Writes one directory per objective under --out (PreprocessedRewardNet: model.saf
 metrics.json with the objective before and after).
 
 Example:
-    python scripts/preprocess_image_reward.py --model results/reward_models/learned/coinrun_unshaped \
-        --rollouts results/rollouts/coinrun --settings '{"objectives": ["sparse_l1", "smooth_log"]}' \
-        --out results/preprocessed/learned/coinrun_unshaped
+    python scripts/preprocess_image_reward.py --model results/reward_models/learned/{env}_unshaped \
+        --rollouts results/rollouts/{env} --settings '{"objectives": ["sparse_l1", "smooth_log"]}' \
+        --out results/preprocessed/learned/{env}_unshaped
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ model (model.safetensors + spec.json), metrics.json (train/test MSE, the MSE of 
 their ratio, precision/recall of reward > 0), loss_curve.csv and loss_curve.{png,html}.
 
 Example:
-    python scripts/train_cnn_reward.py --rollouts results/rollouts/coinrun --settings '{"epochs": 5}' \
-        --out results/reward_models/learned/coinrun_unshaped
+    python scripts/train_cnn_reward.py --rollouts results/rollouts/{env} --settings '{"epochs": 5}' \
+        --out results/reward_models/learned/{env}_unshaped
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from reward_preprocessing.artifacts import atomic_dir, write_csv, write_json
 from reward_preprocessing.cli import run
 from reward_preprocessing.data.image_rollouts import open_image_rollouts
 from reward_preprocessing.devices import set_threads
+from reward_preprocessing.envs.procgen import ENV_ID
 from reward_preprocessing.plotting.training_curves import reward_loss_panels, save_html, save_png
 from reward_preprocessing.rewards.io import write_reward_net
 from reward_preprocessing.settings import add_settings_argument, parse_settings, to_mapping
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.checkpoints is not None:
         args.checkpoints.mkdir(parents=True, exist_ok=True)
     trained = train_cnn_reward(rollouts, settings, args.checkpoints)
-    env = rollouts.meta.get("env", {"id": "procgen:coinrun", "kwargs": {}})
+    env = rollouts.meta.get("env", {"id": ENV_ID, "kwargs": {}})  # a train-procgen .npz names no env
     metrics = {**trained.metrics, "rollouts": str(args.rollouts), "settings": to_mapping(settings)}
     with atomic_dir(args.out) as tmp:
         write_reward_net(trained.net, tmp, env["id"], env.get("kwargs", {}), metadata={"rollouts": str(args.rollouts)})

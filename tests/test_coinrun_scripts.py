@@ -63,7 +63,7 @@ def test_unavailable_device_and_unknown_setting_fail_before_training(tmp_path):
         proc = script("train_cnn_reward.py", "--rollouts", _npz(tmp_path / "ok.npz"), "--settings",
                       '{"device": "cuda", "test_fraction": 0.0}', "--out", tmp_path / "model", check=False)
         assert_one_line_error(proc, "no CUDA GPU")
-    proc = script("train_coinrun_expert.py", "--settings", '{"total_timestep": 10}', "--out", tmp_path / "e",
+    proc = script("train_image_expert.py", "--settings", '{"total_timestep": 10}', "--out", tmp_path / "e",
                   check=False)
     assert_one_line_error(proc, "unknown setting(s) total_timestep")
     assert not (tmp_path / "model").exists() and not (tmp_path / "e").exists()
@@ -74,15 +74,15 @@ def test_tiny_chain_end_to_end(tmp_path):
     """expert -> video -> rollouts (+ .npz) -> CNN reward -> preprocessing -> filmstrip, at toy sizes."""
     expert = {"env": {"num_levels": 3}, "ppo": {"n_envs": 2, "n_steps": 32, "batch_size": 32, "n_epochs": 1},
               "total_timesteps": 64, "eval_episodes": 2, "eval_n_envs": 2, "device": "cpu"}
-    script("train_coinrun_expert.py", "--settings", json.dumps(expert), "--out", tmp_path / "expert")
+    script("train_image_expert.py", "--settings", json.dumps(expert), "--out", tmp_path / "expert")
     metrics = json.loads((tmp_path / "expert/metrics.json").read_text())
     assert {"level_completion_rate", "random_level_completion_rate", "steps_per_second"} <= set(metrics)
     assert (tmp_path / "expert/learning_curve.png").is_file() and (tmp_path / "expert/learning_curve.html").is_file()
-    script("record_coinrun_video.py", "--expert", tmp_path / "expert", "--settings",
+    script("record_image_video.py", "--expert", tmp_path / "expert", "--settings",
            '{"episodes": 1, "max_steps": 40}', "--out", tmp_path / "video.mp4")
     assert (tmp_path / "video.mp4").stat().st_size > 0 and (tmp_path / "video.gif").stat().st_size > 0
     rollouts = {"n_transitions": 1500, "n_envs": 4, "random_prob": 0.5, "npz": True}
-    script("collect_coinrun_rollouts.py", "--expert", tmp_path / "expert", "--settings", json.dumps(rollouts),
+    script("collect_image_rollouts.py", "--expert", tmp_path / "expert", "--settings", json.dumps(rollouts),
            "--out", tmp_path / "rollouts")
     reward = {"hid_channels": [4, 8], "epochs": 1, "batch_size": 64, "test_fraction": 0.2, "device": "cpu"}
     for source in ("rollouts", "rollouts/trajectories.npz"):  # our format, and the train-procgen layout
@@ -96,7 +96,7 @@ def test_tiny_chain_end_to_end(tmp_path):
     for objective in ("sparse_l1", "smooth_log"):
         value = json.loads((tmp_path / "pre" / objective / "metrics.json").read_text())
         assert value["value"] <= value["value_initial"]
-    script("plot_coinrun_curves.py", "--rollouts", tmp_path / "rollouts", "--runs", tmp_path / "pre/sparse_l1",
+    script("plot_image_curves.py", "--rollouts", tmp_path / "rollouts", "--runs", tmp_path / "pre/sparse_l1",
            tmp_path / "pre/smooth_log", "--settings",
            '{"columns": ["sparse_l1", "smooth_log"], "completed_only": false, "episodes": 1}',
            "--out", tmp_path / "curves/coinrun")

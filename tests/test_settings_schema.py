@@ -11,9 +11,13 @@ import yaml
 
 from reward_preprocessing.data.rollouts import RolloutSettings
 from reward_preprocessing.errors import UserError
+from reward_preprocessing.experts.image_stages import ImageExpertSettings, ImageRolloutSettings
 from reward_preprocessing.experts.sb3 import ExpertSettings
+from reward_preprocessing.preprocessing.image_fit import ImageFitSettings
+from reward_preprocessing.preprocessing.image_run import ImagePreprocessSettings
 from reward_preprocessing.preprocessing.neural_run import FitSettings, NeuralPreprocessSettings
 from reward_preprocessing.settings import from_mapping, parse_settings
+from reward_preprocessing.training.image_reward import CnnRewardSettings
 from reward_preprocessing.training.supervised import RewardModelSettings
 from tests.workflow_helpers import REPO_ROOT
 
@@ -26,21 +30,37 @@ SECTIONS = {
     "reward_model": (RewardModelSettings, set()),
     "preprocess": (NeuralPreprocessSettings, {"gamma", "objectives"}),
 }
+# The same for entries of `kind: image`: the second alternative of each section's schema.
+IMAGE_SECTIONS = {
+    "expert": (ImageExpertSettings, {"env"}),  # env: the entry's kwargs
+    "rollouts": (ImageRolloutSettings, {"env"}),  # env: the expert's
+    "reward_model": (CnnRewardSettings, set()),
+    "preprocess": (ImagePreprocessSettings, {"gamma", "objectives"}),
+}
+KINDS = {"vector": (0, SECTIONS), "image": (1, IMAGE_SECTIONS)}
 
 
 def field_names(cls) -> set[str]:
     return {f.name for f in dataclasses.fields(cls)}
 
 
+def section_schema(section: str, kind: str = "vector") -> dict:
+    return ENV_SCHEMA[section]["anyOf"][KINDS[kind][0]]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("section", sorted(SECTIONS))
-def test_schema_section_mirrors_its_dataclass(section):
-    cls, filled_by_rules = SECTIONS[section]
-    assert ENV_SCHEMA[section]["additionalProperties"] is False
-    assert set(ENV_SCHEMA[section]["properties"]) == field_names(cls) - filled_by_rules
+def test_schema_section_mirrors_its_dataclass(section, kind):
+    cls, filled_by_rules = KINDS[kind][1][section]
+    schema = section_schema(section, kind)
+    assert schema["additionalProperties"] is False
+    assert set(schema["properties"]) == field_names(cls) - filled_by_rules
 
 
 def test_fit_settings_mirror_their_schema():
-    assert set(ENV_SCHEMA["preprocess"]["properties"]["fit"]["properties"]) == field_names(FitSettings)
+    assert set(section_schema("preprocess")["properties"]["fit"]["properties"]) == field_names(FitSettings)
+    image_fit = section_schema("preprocess", "image")["properties"]["fit"]["properties"]
+    assert set(image_fit) == field_names(ImageFitSettings)
 
 
 @pytest.mark.parametrize("config", ["config.yaml", "paper.yaml"])
@@ -48,7 +68,7 @@ def test_every_env_section_of_the_configs_builds_its_settings(config):
     envs = yaml.safe_load((REPO_ROOT / "config" / config).read_text())["envs"]
     assert envs
     for name, entry in envs.items():
-        for section, (cls, _) in SECTIONS.items():
+        for section, (cls, _) in KINDS[entry.get("kind", "vector")][1].items():
             from_mapping(cls, entry.get(section, {}), f"envs.{name}.{section}")
 
 

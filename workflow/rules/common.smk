@@ -108,6 +108,46 @@ def code_version(script):
     return script_code_version(Path(workflow.basedir), script)
 
 
+# The script of each stage, by the env entry's `kind`: `vector` envs keep rollouts in imitation's format and
+# train MLPs; `image` envs (procgen) keep uint8 frames on disk, stream them and train CNNs. Both take the same
+# arguments, so the rules do not depend on the kind.
+STAGE_SCRIPTS = {
+    "vector": {
+        "expert": "scripts/train_expert.py",
+        "rollouts": "scripts/collect_rollouts.py",
+        "reward_model": "scripts/train_reward_model.py",
+        "preprocess": "scripts/preprocess_neural.py",
+        "curves": "scripts/plot_curves.py",
+        "video": "scripts/record_video.py",
+    },
+    "image": {
+        "expert": "scripts/train_image_expert.py",
+        "rollouts": "scripts/collect_image_rollouts.py",
+        "reward_model": "scripts/train_cnn_reward.py",
+        "preprocess": "scripts/preprocess_image_reward.py",
+        "curves": "scripts/plot_image_curves.py",
+        "video": "scripts/record_image_video.py",
+    },
+}
+
+
+def stage_script(env, stage):
+    """The script that runs `stage` for env entry `env` (mazes and other names: the vector scripts)."""
+    kind = ENVS[env].get("kind", "vector") if env in ENVS else "vector"
+    return STAGE_SCRIPTS[kind][stage]
+
+
+def stage_resource(env, stage, name, default):
+    """A job's threads, mem_mb or runtime (minutes) from the env entry's `resources.{stage}`, else `default`."""
+    return ENVS[env].get("resources", {}).get(stage, {}).get(name, default)
+
+
+def env_rollouts(env):
+    """The rollouts an env's reward model and preprocessing use: the entry's `dataset` (e.g. a train-procgen
+    .npz made elsewhere) if it names one, else the collected results/rollouts/{env}."""
+    return ENVS[env].get("dataset") or f"results/rollouts/{env}"
+
+
 def settings(document):
     """One settings document as JSON (a param, passed as `--settings {params.settings:q}`)."""
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
@@ -187,6 +227,14 @@ def _explain_bad_target(wildcards):
     raise WorkflowError(f"no rule produces {target}; see the targets listed in README.md")
 
 
+def env_targets(env):
+    """An env's figures: its reward curves (ground truth and/or learned) and the video of its expert."""
+    curves = [env, f"{env}_learned"] if ENVS[env]["ground_truth"] else [env]
+    return [f"results/curves/{curve}.{ext}" for curve in curves for ext in ("png", "pdf", "html")] + [
+        f"results/videos/{env}.mp4"
+    ]
+
+
 def default_targets():
     """Every figure of the configured grid, the learned maze models, and per env its curves and expert video."""
     targets = []
@@ -209,9 +257,8 @@ def default_targets():
     # Envs: reward curves of the ground-truth models (where the env has them) and of the learned ones, and a
     # video of the expert.
     for env, entry in ENVS.items():
-        curves = [env, f"{env}_learned"] if entry["ground_truth"] else [env]
-        targets += [f"results/curves/{curve}.{ext}" for curve in curves for ext in ("png", "pdf", "html")]
-        targets.append(f"results/videos/{env}.mp4")
+        if entry.get("in_all", True):
+            targets += env_targets(env)
     if "goal" in config["rewards"]:
         targets += [f"results/videos/{maze}_goal.mp4" for maze in config["mazes"]]
     return targets
@@ -249,7 +296,7 @@ def reward_model_inputs(wildcards):
     """The rollouts, and the shaped ground truth that labels them when the env's reward model says so."""
     entry = ENVS[wildcards.env]
     labels = entry.get("reward_model", {}).get("labels", "ground_truth")
-    inputs = {"rollouts": f"results/rollouts/{wildcards.env}"}
+    inputs = {"rollouts": env_rollouts(wildcards.env)}
     if labels == "ground_truth":
         if not entry["ground_truth"]:
             raise WorkflowError(f"envs.{wildcards.env}: reward_model.labels is ground_truth, but the env has none")
@@ -265,7 +312,7 @@ def neural_preprocess_inputs(wildcards):
     """The model and rollouts to preprocess; the expert too when its critic is the potential."""
     inputs = {
         "model": f"results/reward_models/{wildcards.source}/{wildcards.env}_{wildcards.shaping}",
-        "rollouts": f"results/rollouts/{wildcards.env}",
+        "rollouts": env_rollouts(wildcards.env),
     }
     if ENVS[wildcards.env].get("preprocess", {}).get("potential", "").startswith("critic"):
         inputs["expert"] = f"results/experts/{wildcards.env}"

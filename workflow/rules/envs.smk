@@ -11,23 +11,24 @@ rule train_expert:
         env_id=lambda wc: ENVS[wc.env]["id"],
         env_kwargs=lambda wc: env_kwargs_json(wc.env),
         settings=lambda wc: settings({
-            **ENVS[wc.env].get("expert", {}),
             "eval_episodes": config["experts"]["eval_episodes"], "eval_seed": config["experts"]["eval_seed"],
+            **ENVS[wc.env].get("expert", {}),
         }),
-        code=code_version("scripts/train_expert.py"),
+        script=lambda wc: stage_script(wc.env, "expert"),
+        code=lambda wc: code_version(stage_script(wc.env, "expert")),
         cache_key=cache_key,
     log:
         "results/logs/experts/{env}.log",
     cache: True
     conda:
         CONDA_ENV
-    threads: 1
+    threads: lambda wc: stage_resource(wc.env, "expert", "threads", 1)
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=lambda wc: stage_resource(wc.env, "expert", "mem_mb", 3000),
+        runtime=lambda wc: stage_resource(wc.env, "expert", "runtime", 60),
         gpu=lambda wc: env_gpus(wc.env, "expert"),
     shell:
-        "python scripts/train_expert.py --env-id {params.env_id} --env-kwargs {params.env_kwargs:q}"
+        "python {params.script} --env-id {params.env_id} --env-kwargs {params.env_kwargs:q}"
         " --settings {params.settings:q} --threads {threads} --out {output.expert} 2>&1 | tee {log}"
 
 
@@ -41,7 +42,8 @@ rule collect_rollouts:
         rollouts=directory("results/rollouts/{env}"),
     params:
         settings=lambda wc: settings(ENVS[wc.env].get("rollouts", {})),
-        code=code_version("scripts/collect_rollouts.py"),
+        script=lambda wc: stage_script(wc.env, "rollouts"),
+        code=lambda wc: code_version(stage_script(wc.env, "rollouts")),
         cache_key=cache_key,
     log:
         "results/logs/rollouts/{env}.log",
@@ -50,10 +52,10 @@ rule collect_rollouts:
         CONDA_ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=lambda wc: stage_resource(wc.env, "rollouts", "mem_mb", 2000),
+        runtime=lambda wc: stage_resource(wc.env, "rollouts", "runtime", 20),
     shell:
-        "python scripts/collect_rollouts.py --expert {input.expert} --settings {params.settings:q}"
+        "python {params.script} --expert {input.expert} --settings {params.settings:q}"
         " --out {output.rollouts} 2>&1 | tee {log}"
 
 
@@ -64,7 +66,8 @@ rule curve_rollouts:
         rollouts=directory("results/rollouts/{env}_curve"),
     params:
         settings=lambda wc: settings(ENVS[wc.env].get("rollouts", {})),
-        code=code_version("scripts/collect_rollouts.py"),
+        script=lambda wc: stage_script(wc.env, "rollouts"),
+        code=lambda wc: code_version(stage_script(wc.env, "rollouts")),
         cache_key=cache_key,
     log:
         "results/logs/rollouts/{env}_curve.log",
@@ -76,7 +79,7 @@ rule curve_rollouts:
         mem_mb=2000,
         runtime=10,
     shell:
-        "python scripts/collect_rollouts.py --expert {input.expert} --settings {params.settings:q} --curve"
+        "python {params.script} --expert {input.expert} --settings {params.settings:q} --curve"
         " --out {output.rollouts} 2>&1 | tee {log}"
 
 
@@ -117,20 +120,21 @@ rule env_reward_model:
     params:
         target=lambda wc, input: f"--target {input.target}" if "target" in input.keys() else "",
         settings=lambda wc: settings(ENVS[wc.env].get("reward_model", {})),
-        code=code_version("scripts/train_reward_model.py"),
+        script=lambda wc: stage_script(wc.env, "reward_model"),
+        code=lambda wc: code_version(stage_script(wc.env, "reward_model")),
         cache_key=cache_key,
     log:
         "results/logs/supervised/{env}_{shaping}.log",
     cache: True
     conda:
         CONDA_ENV
-    threads: 1
+    threads: lambda wc: stage_resource(wc.env, "reward_model", "threads", 1)
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=lambda wc: stage_resource(wc.env, "reward_model", "mem_mb", 2000),
+        runtime=lambda wc: stage_resource(wc.env, "reward_model", "runtime", 30),
         gpu=lambda wc: env_gpus(wc.env, "reward_model"),
     shell:
-        "python scripts/train_reward_model.py --rollouts {input.rollouts} {params.target}"
+        "python {params.script} --rollouts {input.rollouts} {params.target}"
         " --settings {params.settings:q} --threads {threads} --out {output.model} 2>&1 | tee {log}"
 
 
@@ -149,19 +153,20 @@ rule preprocess_neural:
         settings=lambda wc: settings({
             **ENVS[wc.env].get("preprocess", {}), "gamma": config["gamma"], "objectives": config["objectives"],
         }),
-        code=code_version("scripts/preprocess_neural.py"),
+        script=lambda wc: stage_script(wc.env, "preprocess"),
+        code=lambda wc: code_version(stage_script(wc.env, "preprocess")),
         cache_key=cache_key,
     log:
         "results/logs/preprocess/{source}/{env}_{shaping}.log",
     cache: True
     conda:
         CONDA_ENV
-    threads: 1
+    threads: lambda wc: stage_resource(wc.env, "preprocess", "threads", 1)
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=lambda wc: stage_resource(wc.env, "preprocess", "mem_mb", 2000),
+        runtime=lambda wc: stage_resource(wc.env, "preprocess", "runtime", 30),
         gpu=lambda wc: env_gpus(wc.env, "preprocess"),
     shell:
-        "python scripts/preprocess_neural.py --model {input.model} --rollouts {input.rollouts} {params.expert}"
+        "python {params.script} --model {input.model} --rollouts {input.rollouts} {params.expert}"
         " --settings {params.settings:q} --threads {threads}"
         " --out results/preprocessed/{wildcards.source}/{wildcards.env}_{wildcards.shaping} 2>&1 | tee {log}"

@@ -11,7 +11,8 @@ rule expert_video:
         settings=settings(
             {"episodes": config["experts"]["video_episodes"], "seed": config["experts"]["eval_seed"]}
         ),
-        code=code_version("scripts/record_video.py"),
+        script=lambda wc: stage_script(wc.expert, "video"),
+        code=lambda wc: code_version(stage_script(wc.expert, "video")),
         cache_key=cache_key,
     log:
         "results/logs/videos/{expert}.log",
@@ -23,5 +24,5 @@ rule expert_video:
         mem_mb=1500,
         runtime=10,
     shell:
-        "python scripts/record_video.py --expert {input.expert} --settings {params.settings:q}"
+        "python {params.script} --expert {input.expert} --settings {params.settings:q}"
         " --out {output.video} 2>&1 | tee {log}"

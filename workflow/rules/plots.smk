@@ -110,7 +110,8 @@ rule reward_curves:
         curve=_alternatives(CURVES),
     params:
         settings=curve_settings,
-        code=code_version("scripts/plot_curves.py"),
+        script=lambda wc: stage_script(curve_env(wc), "curves"),
+        code=lambda wc: code_version(stage_script(curve_env(wc), "curves")),
         cache_key=cache_key,
     log:
         "results/logs/curves/{curve}.log",
@@ -120,9 +121,9 @@ rule reward_curves:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=lambda wc: stage_resource(curve_env(wc), "curves", "runtime", 10),
     shell:
-        "python scripts/plot_curves.py --rollouts {input.rollouts} --runs {input.runs} --settings {params.settings:q}"
+        "python {params.script} --rollouts {input.rollouts} --runs {input.runs} --settings {params.settings:q}"
         " --out results/curves/{wildcards.curve} 2>&1 | tee {log}"
 
 

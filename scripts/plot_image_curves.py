@@ -4,9 +4,9 @@
 (objectives); the first one's base model is the original reward. Writes --out with .png, .pdf and .html.
 
 Example:
-    python scripts/plot_coinrun_curves.py --rollouts results/rollouts/coinrun_curve \
-        --runs results/preprocessed/learned/coinrun_unshaped/{sparse_l1,smooth_log} \
-        --settings '{"columns": ["sparse_l1", "smooth_log"], "title": "CoinRun"}' --out results/curves/coinrun
+    python scripts/plot_image_curves.py --rollouts results/rollouts/{env}_curve \
+        --runs results/preprocessed/learned/{env}_unshaped/{sparse_l1,smooth_log} \
+        --settings '{"columns": ["sparse_l1", "smooth_log"]}' --out results/curves/{env}
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from reward_preprocessing.plotting.filmstrip import (
 from reward_preprocessing.rewards.io import load_reward_net
 from reward_preprocessing.settings import add_settings_argument, parse_settings
 
-log = logging.getLogger("plot_coinrun_curves")
+log = logging.getLogger("plot_image_curves")
 
 
 def main(argv: list[str] | None = None) -> None:
