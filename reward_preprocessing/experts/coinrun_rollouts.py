@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import torch as th
+
 from reward_preprocessing.artifacts import atomic_dir
 from reward_preprocessing.data.image_collect import collect_image_rollouts, mixed_actions
 from reward_preprocessing.data.image_rollouts import DEFAULT_SHARD_FRAMES, ImageRolloutWriter, open_image_rollouts
@@ -66,6 +68,7 @@ def collect_coinrun_rollouts_stage(
         options = options or CoinRunOptions.from_mapping(expert.env_kwargs)
     options = options or CoinRunOptions()
     actions = mixed_actions(act, settings.random_prob if act is not None else 1.0, len(ACTION_NAMES), settings.seed)
+    th.manual_seed(settings.seed)  # the expert samples its actions with torch's generator
     venv = make_coinrun_venv(options, settings.n_envs, seed=settings.seed, num_threads=num_threads)
     with atomic_dir(out_dir) as tmp:
         writer = ImageRolloutWriter(tmp, OBS_SHAPE, settings.shard_frames)

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+import torch as th
 from PIL import Image, ImageDraw, ImageFont
 
 from reward_preprocessing.envs.procgen import CoinRunOptions, make_coinrun_venv
@@ -52,6 +53,7 @@ def episode_frames(
     act: ActionFn, options: CoinRunOptions, settings: VideoSettings
 ) -> tuple[list[np.ndarray], list[dict]]:
     """Captioned frames of `settings.episodes` episodes and each episode's return and completion."""
+    th.manual_seed(settings.seed)  # the policy samples its actions with torch's generator
     venv = make_coinrun_venv(options, 1, seed=settings.seed)
     obs = venv.reset()
     frames: list[np.ndarray] = []
