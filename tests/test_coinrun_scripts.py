@@ -63,9 +63,11 @@ def test_unavailable_device_and_unknown_setting_fail_before_training(tmp_path):
         proc = script("train_cnn_reward.py", "--rollouts", _npz(tmp_path / "ok.npz"), "--settings",
                       '{"device": "cuda", "test_fraction": 0.0}', "--out", tmp_path / "model", check=False)
         assert_one_line_error(proc, "no CUDA GPU")
-    proc = script("train_image_expert.py", "--settings", '{"total_timestep": 10}', "--out", tmp_path / "e",
-                  check=False)
+    proc = script("train_image_expert.py", "--env-id", "procgen:coinrun", "--settings", '{"total_timestep": 10}',
+                  "--out", tmp_path / "e", check=False)
     assert_one_line_error(proc, "unknown setting(s) total_timestep")
+    proc = script("train_image_expert.py", "--env-id", "CartPole-v1", "--out", tmp_path / "e", check=False)
+    assert_one_line_error(proc, "no image env")
     assert not (tmp_path / "model").exists() and not (tmp_path / "e").exists()
 
 
@@ -74,7 +76,8 @@ def test_tiny_chain_end_to_end(tmp_path):
     """expert -> video -> rollouts (+ .npz) -> CNN reward -> preprocessing -> filmstrip, at toy sizes."""
     expert = {"env": {"num_levels": 3}, "ppo": {"n_envs": 2, "n_steps": 32, "batch_size": 32, "n_epochs": 1},
               "total_timesteps": 64, "eval_episodes": 2, "eval_n_envs": 2, "device": "cpu"}
-    script("train_image_expert.py", "--settings", json.dumps(expert), "--out", tmp_path / "expert")
+    script("train_image_expert.py", "--env-id", "procgen:coinrun", "--settings", json.dumps(expert), "--out",
+           tmp_path / "expert")
     metrics = json.loads((tmp_path / "expert/metrics.json").read_text())
     assert {"level_completion_rate", "random_level_completion_rate", "steps_per_second"} <= set(metrics)
     assert (tmp_path / "expert/learning_curve.png").is_file() and (tmp_path / "expert/learning_curve.html").is_file()
