@@ -5,7 +5,8 @@ The test set is a random subset of whole *trajectories* (the reference split
 per transition, so neighbouring, nearly identical frames leaked into the test
 set). Optionally only a fraction of the zero-reward training transitions is
 used, drawn afresh each epoch (the reference's ``frac_zero_reward_retained``,
-which drew it once), because rewards are sparse.
+which drew it once), because rewards are sparse; the kept ones are weighted up
+in the loss (``reweight_zero_rewards``) so that it still estimates the MSE on all data.
 
 Batches are read from disk by a background thread while the previous batch
 trains, so memory stays flat however large the dataset. After every epoch a
@@ -53,6 +54,9 @@ class CnnRewardSettings:
     lr: float = 1e-3
     test_fraction: float = 0.1
     frac_zero_reward_retained: float = 1.0
+    # weight the kept zero-reward transitions by 1 / frac_zero_reward_retained in the loss, so that it stays
+    # an unbiased estimate of the MSE on all data (unweighted, the model learns rewards too high everywhere)
+    reweight_zero_rewards: bool = True
     # predicted reward above this counts as "positive" in precision/recall; None: half the smallest
     # positive training reward
     positive_threshold: float | None = None
@@ -170,7 +174,12 @@ def train_cnn_reward(
                    settings.batch_size), desc=f"reward epoch {epoch + 1}/{settings.epochs}", disable=not progress,
                    mininterval=5.0)
         for batch in bar:
-            loss = th.nn.functional.mse_loss(forward_batch(net, batch, settings.bf16), batch.rews)
+            squared = (forward_batch(net, batch, settings.bf16) - batch.rews).square()
+            if settings.reweight_zero_rewards and settings.frac_zero_reward_retained < 1.0:
+                weights = th.where(batch.rews == 0, 1.0 / settings.frac_zero_reward_retained, 1.0)
+                loss = (squared * weights).sum() / weights.sum()
+            else:
+                loss = squared.mean()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
