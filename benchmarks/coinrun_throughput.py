@@ -115,22 +115,37 @@ def tile_rollouts(src: Path, dst: Path, times: int) -> Path:
     return dst
 
 
+def _peak_rss_mb(pid: int) -> float:
+    """VmHWM of a running process (its own peak; getrusage's ru_maxrss would include the parent's at fork)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    match = re.search(r"VmHWM:\s+(\d+) kB", text)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
 def reward_training(rollouts: Path, settings: dict[str, Any], threads: int) -> dict[str, float]:
-    """Run scripts/train_cnn_reward.py in a child process; its peak RSS and training throughput."""
+    """Run scripts/train_cnn_reward.py in a child process; its peak RSS (polled) and training throughput."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        proc = subprocess.run(
-            [sys.executable, str(ROOT / "scripts/train_cnn_reward.py"), "--rollouts", str(rollouts), "--settings",
-             json.dumps(settings), "--threads", str(threads), "--out", f"{tmp}/model"],
-            capture_output=True, text=True, env=env, check=False,
-        )
+        log = Path(tmp) / "log"
+        with open(log, "w") as err:
+            proc = subprocess.Popen(
+                [sys.executable, str(ROOT / "scripts/train_cnn_reward.py"), "--rollouts", str(rollouts),
+                 "--settings", json.dumps(settings), "--threads", str(threads), "--out", f"{tmp}/model"],
+                stdout=subprocess.DEVNULL, stderr=err, env=env,
+            )
+            peak = 0.0
+            while proc.poll() is None:
+                peak = max(peak, _peak_rss_mb(proc.pid))
+                time.sleep(0.2)
         if proc.returncode:
-            raise SystemExit(f"reward training failed:\n{proc.stderr[-3000:]}")
-        usage = re.search(r"max_rss_mb=([0-9.]+)", proc.stderr)
+            raise SystemExit(f"reward training failed:\n{log.read_text()[-3000:]}")
         metrics = json.loads(Path(f"{tmp}/model/metrics.json").read_text())
-    return {"max_rss_mb": float(usage.group(1)) if usage else float("nan"),
-            "transitions_per_second": metrics["transitions_per_second"], "train_seconds": metrics["train_seconds"],
-            "transitions": metrics["train_transitions"] + metrics["test_transitions"]}
+    return {"max_rss_mb": peak, "transitions_per_second": metrics["transitions_per_second"],
+            "train_seconds": metrics["train_seconds"],
+            "dataset_transitions": metrics["train_transitions"] + metrics["test_transitions"]}
 
 
 def main() -> None:
@@ -138,6 +153,7 @@ def main() -> None:
     parser.add_argument("--rollouts", type=Path, required=True, help="a CoinRun rollout directory (the 1x dataset)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
+    parser.add_argument("--memory-only", action="store_true", help="only reward-net training speed and memory")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/coinrun_throughput.json")
     args = parser.parse_args()
 
@@ -145,11 +161,12 @@ def main() -> None:
     devices = ["cpu"] + (["cuda"] if th.cuda.is_available() else [])
     seconds, repeats, rollouts_n = (1.0, 2, 1) if args.quick else (4.0, 4, 3)
     rows: list[tuple[str, str, float, str]] = []
-    rows.append(("env steps/s, random actions, 64 envs, inline", "cpu", env_steps_per_second(64, 0, seconds),
-                 "steps/s"))
-    rows.append(("env steps/s, random actions, 64 envs, 2 procgen threads", "cpu",
-                 env_steps_per_second(64, 2, seconds), "steps/s"))
-    for device in devices:
+    if not args.memory_only:
+        rows.append(("env steps/s, random actions, 64 envs, inline", "cpu", env_steps_per_second(64, 0, seconds),
+                     "steps/s"))
+        rows.append(("env steps/s, random actions, 64 envs, 2 procgen threads", "cpu",
+                     env_steps_per_second(64, 2, seconds), "steps/s"))
+    for device in devices if not args.memory_only else []:
         rows.append(("PPO training (32 envs x 128 steps, minibatch 1024, 3 epochs)", device,
                      ppo_steps_per_second(device, args.threads, rollouts_n), "env steps/s"))
         batch = 2048
@@ -164,16 +181,17 @@ def main() -> None:
         tiled = tile_rollouts(args.rollouts, Path(tmp) / "tiled", 10)
         ten = reward_training(tiled, {**base, "frac_zero_reward_retained": 0.01}, args.threads)
     rows.append(("CNN reward-net training", "cpu", one["transitions_per_second"], "transitions/s"))
-    rows.append((f"peak RSS, reward-net training, 1x ({one['transitions']} transitions)", "cpu", one["max_rss_mb"],
-                 "MB"))
-    rows.append((f"peak RSS, reward-net training, 10x ({ten['transitions']} transitions)", "cpu", ten["max_rss_mb"],
-                 "MB"))
+    rows.append((f"peak RSS, reward-net training, 1x ({one['dataset_transitions']} transitions)", "cpu",
+                 one["max_rss_mb"], "MB"))
+    rows.append((f"peak RSS, reward-net training, 10x ({ten['dataset_transitions']} transitions)", "cpu",
+                 ten["max_rss_mb"], "MB"))
 
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  device  {'value':>10}  unit")
     for name, device, value, unit in rows:
         print(f"{name:<{width}}  {device:<6}  {value:>10.1f}  {unit}")
-    write_json(args.out, {
+    out = args.out.with_name(args.out.stem + "_memory.json") if args.memory_only else args.out
+    write_json(out, {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "threads": args.threads,
                     "torch": th.__version__, "cuda": th.cuda.get_device_name(0) if th.cuda.is_available() else None},
         "rows": [{"measure": n, "device": d, "value": v, "unit": u} for n, d, v, u in rows],
