@@ -145,7 +145,7 @@ def reward_training(rollouts: Path, settings: dict[str, Any], threads: int) -> d
         metrics = json.loads(Path(f"{tmp}/model/metrics.json").read_text())
     return {"max_rss_mb": peak, "transitions_per_second": metrics["transitions_per_second"],
             "train_seconds": metrics["train_seconds"],
-            "dataset_transitions": metrics["train_transitions"] + metrics["test_transitions"]}
+            "dataset_transitions": len(open_image_rollouts(rollouts))}
 
 
 def main() -> None:

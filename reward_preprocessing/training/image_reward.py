@@ -107,7 +107,7 @@ def regression_metrics(pred: np.ndarray, target: np.ndarray, train_mean: float, 
         "precision": true_pos / int(predicted.sum()) if predicted.any() else None,
         "recall": true_pos / int(actual.sum()) if actual.any() else None,
         "positives": int(actual.sum()),
-        "transitions": len(target),
+        "evaluated": len(target),
     }
 
 
