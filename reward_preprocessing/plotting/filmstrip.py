@@ -185,9 +185,11 @@ def image_reward_filmstrip(
         completed = [k for k in finished if rollouts.rews[rollouts.starts[k]:rollouts.starts[k] + rollouts.lengths[k]]
                      .max(initial=0) > 0]
         finished = np.array(completed or finished.tolist(), dtype=np.int64)
+    if len(finished) == 0:  # e.g. an expert that never finishes a level in the curve's steps: draw what exists
+        finished = np.flatnonzero(rollouts.lengths > 0)
     chosen = finished[: settings.episodes]
     if len(chosen) == 0:
-        raise UserError(f"{rollouts.where}: no finished episode to draw reward curves along")
+        raise UserError(f"{rollouts.where}: no transitions to draw reward curves along")
     index = np.concatenate([np.arange(rollouts.starts[k], rollouts.starts[k] + rollouts.lengths[k]) for k in chosen])
     frames = np.concatenate([rollouts.trajectory(int(k)).obs[:-1] for k in chosen])
     lengths = [int(rollouts.lengths[k]) for k in chosen]
