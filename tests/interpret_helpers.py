@@ -1,0 +1,70 @@
+"""Tiny image reward nets and rollouts for the interpretation tests (8×8 frames, 4 actions)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from imitation.data.types import TrajectoryWithRew
+from imitation.rewards.reward_nets import CnnRewardNet
+
+from reward_preprocessing.data.rollouts import save_rollouts
+from reward_preprocessing.rewards.io import save_reward_net
+from reward_preprocessing.rewards.registry import register_reward_net
+
+SIZE, N_ACTIONS = 8, 4
+
+
+@register_reward_net
+class TinyCnnReward(CnnRewardNet):
+    """imitation's CNN over obs and next obs, one output per action, on small uint8 HWC frames."""
+
+    def __init__(self, observation_space: spaces.Space, action_space: spaces.Space, hid: int = 4) -> None:
+        self.hid = hid
+        super().__init__(observation_space, action_space, use_state=True, use_action=True, use_next_state=True,
+                         hid_channels=(hid,))
+
+    def spec_kwargs(self) -> dict[str, Any]:
+        return {"hid": self.hid}
+
+
+def obs_space(size: int = SIZE) -> spaces.Box:
+    return spaces.Box(0, 255, (size, size, 3), np.uint8)
+
+
+def tiny_net(seed: int = 0, size: int = SIZE, hid: int = 4) -> TinyCnnReward:
+    th.manual_seed(seed)
+    return TinyCnnReward(obs_space(size), spaces.Discrete(N_ACTIONS), hid=hid)
+
+
+def save_tiny_net(directory: Path, seed: int = 0, size: int = SIZE) -> Path:
+    save_reward_net(tiny_net(seed, size), directory, env_id="Tiny-v0")
+    return directory
+
+
+def random_trajectories(n_traj: int = 3, length: int = 10, size: int = SIZE, seed: int = 0) -> list[TrajectoryWithRew]:
+    rng = np.random.default_rng(seed)
+    return [
+        TrajectoryWithRew(obs=rng.integers(0, 256, (length + 1, size, size, 3), dtype=np.uint8),
+                          acts=rng.integers(0, N_ACTIONS, length), infos=None, terminal=True,
+                          rews=np.zeros(length, dtype=np.float32))
+        for _ in range(n_traj)
+    ]
+
+
+def save_imitation_rollouts(directory: Path, size: int = SIZE, seed: int = 0) -> Path:
+    save_rollouts(directory, random_trajectories(size=size, seed=seed), "Tiny-v0", {})
+    return directory
+
+
+def save_procgen_npz(path: Path, size: int = SIZE, seed: int = 0) -> Path:
+    """The train-procgen layout: obs has one extra frame per trajectory; indices = cumulative lengths."""
+    trajs = random_trajectories(size=size, seed=seed)
+    lengths = np.array([len(t.acts) for t in trajs])
+    np.savez(path, obs=np.concatenate([t.obs for t in trajs]), acts=np.concatenate([t.acts for t in trajs]).astype(np.int8),
+             rews=np.zeros(lengths.sum(), np.float32), terminal=np.ones(len(trajs), bool),
+             indices=np.cumsum(lengths)[:-1])
+    return path
