@@ -64,7 +64,8 @@ def save_procgen_npz(path: Path, size: int = SIZE, seed: int = 0) -> Path:
     """The train-procgen layout: obs has one extra frame per trajectory; indices = cumulative lengths."""
     trajs = random_trajectories(size=size, seed=seed)
     lengths = np.array([len(t.acts) for t in trajs])
-    np.savez(path, obs=np.concatenate([t.obs for t in trajs]), acts=np.concatenate([t.acts for t in trajs]).astype(np.int8),
+    acts = np.concatenate([t.acts for t in trajs]).astype(np.int8)
+    np.savez(path, obs=np.concatenate([t.obs for t in trajs]), acts=acts,
              rews=np.zeros(lengths.sum(), np.float32), terminal=np.ones(len(trajs), bool),
              indices=np.cumsum(lengths)[:-1])
     return path

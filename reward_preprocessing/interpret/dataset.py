@@ -74,10 +74,8 @@ def load_transitions(path: str | os.PathLike, layout: ImageLayout, n: int) -> Tr
         UserError: the observations do not have the model's observation shape.
     """
     path = Path(path)
-    if path.suffix == ".npz":
-        batch = read_procgen_npz(path)
-    else:
-        batch = TransitionBatch.from_trajectories(load_rollouts(path))
+    is_npz = path.suffix == ".npz"
+    batch = read_procgen_npz(path) if is_npz else TransitionBatch.from_trajectories(load_rollouts(path))
     shape = tuple(batch.obs.shape[1:])
     if shape != layout.obs_shape:
         raise UserError(f"{path}: observations have shape {shape}, but the model takes {layout.obs_shape}")

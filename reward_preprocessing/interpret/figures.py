@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from PIL import Image, ImageDraw
 
-from reward_preprocessing.artifacts import atomic_path  # noqa: E402
+from reward_preprocessing.artifacts import atomic_path
 
 POSITIVE = np.array([30, 120, 255], dtype=np.float32)  # blue: pushes the reward up
 NEGATIVE = np.array([255, 140, 0], dtype=np.float32)  # orange: pushes it down

@@ -17,7 +17,6 @@ import torch as th
 from tqdm import tqdm
 
 from reward_preprocessing.devices import resolve_device
-from reward_preprocessing.errors import UserError
 from reward_preprocessing.interpret import figures, report
 from reward_preprocessing.interpret.attribution import Attribution, attribute, baseline_images
 from reward_preprocessing.interpret.dataset import (

@@ -101,7 +101,7 @@ class ImageParam(nn.Module):
     def __init__(self, shape: Sequence[int], fft: bool, decorrelate: bool, device: th.device,
                  init: th.Tensor | None = None) -> None:
         super().__init__()
-        n, c, h, w = shape
+        c = shape[1]
         self.fft, self.shape = fft, tuple(shape)
         params, self._image_f = (lucent_spatial.fft_image if fft else lucent_spatial.pixel_image)(list(shape), sd=SD)
         self.raw = params[0]
