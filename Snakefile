@@ -9,6 +9,7 @@ include: "workflow/rules/learned.smk"
 include: "workflow/rules/experts.smk"
 include: "workflow/rules/rollouts.smk"
 include: "workflow/rules/mountain_car.smk"
+include: "workflow/rules/interpret.smk"
 
 
 rule all:

@@ -107,7 +107,7 @@ def save_overview(panels: Sequence[FeaturePanel], path: str | os.PathLike, title
     n = len(panels)
     cols = min(5, n)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.2 * rows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.4 * rows + 0.6), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, panel in zip(axes.flat, panels, strict=False):

@@ -63,9 +63,10 @@ def _feature_card(record: dict[str, Any], panel: FeaturePanel, factor: int) -> s
     ex_overlays = ""
     if panel.example_attribution is not None:
         ex_overlays = (
-            '<div class="row attribution"><h4>Attribution on the best example '
+            '<h4 class=attribution>Attribution on the best example '
             f'(reward of {e(ex_att["action"])}: {_fmt(ex_att["reward"])}; baseline {_fmt(ex_att["baseline_reward"])};'
             f' Σ IG {_fmt(ex_att["sum"])}, completeness error {_fmt(ex_att["completeness_error"])})</h4>'
+            + '<div class="row attribution">'
             + _img(panel.example_attribution[0], "attribution on best example obs", factor)
             + _img(panel.example_attribution[1], "attribution on best example next obs", factor)
             + "</div>"

@@ -248,8 +248,8 @@ def interpret_model(
             ex_panels.append((unit_to_uint8(o)[0], unit_to_uint8(n)[0], label,
                               ex.position if maps.shape[2] * maps.shape[3] > 1 else None))
         name = features.names[f]
-        title = (f"{name}\nactivation {reached[f]:.3g}, r({p.names[used[f]]}) {by_action[f, used[f]]:.3g}")
-        panels.append(figures.FeaturePanel(title, obs_u8[f], next_u8[f], ov_obs, ov_next, ex_panels, ex_overlays))
+        caption = f"{name}\nactivation {reached[f]:.3g}\nr({p.names[used[f]]}) = {by_action[f, used[f]]:.3g}"
+        panels.append(figures.FeaturePanel(caption, obs_u8[f], next_u8[f], ov_obs, ov_next, ex_panels, ex_overlays))
         records.append({
             "index": f, "name": name, "action_of_feature": None if features.actions[f] is None
             else p.names[features.actions[f]],
