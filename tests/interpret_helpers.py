@@ -3,41 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
 from imitation.data.types import TrajectoryWithRew
-from imitation.rewards.reward_nets import CnnRewardNet
 
 from reward_preprocessing.data.rollouts import save_rollouts
+from reward_preprocessing.rewards.cnn import ImageRewardNet
 from reward_preprocessing.rewards.io import save_reward_net
-from reward_preprocessing.rewards.registry import register_reward_net
 
 SIZE, N_ACTIONS = 8, 4
-
-
-@register_reward_net
-class TinyCnnReward(CnnRewardNet):
-    """imitation's CNN over obs and next obs, one output per action, on small uint8 HWC frames."""
-
-    def __init__(self, observation_space: spaces.Space, action_space: spaces.Space, hid: int = 4) -> None:
-        self.hid = hid
-        super().__init__(observation_space, action_space, use_state=True, use_action=True, use_next_state=True,
-                         hid_channels=(hid,))
-
-    def spec_kwargs(self) -> dict[str, Any]:
-        return {"hid": self.hid}
 
 
 def obs_space(size: int = SIZE) -> spaces.Box:
     return spaces.Box(0, 255, (size, size, 3), np.uint8)
 
 
-def tiny_net(seed: int = 0, size: int = SIZE, hid: int = 4) -> TinyCnnReward:
+def tiny_net(seed: int = 0, size: int = SIZE, hid: int = 4) -> ImageRewardNet:
+    """The project's CNN reward model (imitation's CnnRewardNet over obs and next obs), one conv layer."""
     th.manual_seed(seed)
-    return TinyCnnReward(obs_space(size), spaces.Discrete(N_ACTIONS), hid=hid)
+    return ImageRewardNet(obs_space(size), spaces.Discrete(N_ACTIONS), hid_channels=(hid,))
 
 
 def save_tiny_net(directory: Path, seed: int = 0, size: int = SIZE) -> Path:

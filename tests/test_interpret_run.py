@@ -53,7 +53,7 @@ def test_outputs_and_features_json(report_dir: Path) -> None:
     assert sorted(p.name for p in (report_dir / "features").iterdir()) == [f"{i:02d}.png" for i in range(N_ACTIONS)]
     doc = json.loads((report_dir / "features.json").read_text())
     assert doc["layer"] == "cnn.dense_final" and doc["kind"] == "unit"
-    assert doc["title"] == "TinyCnnReward: features of cnn.dense_final"
+    assert doc["title"] == "ImageRewardNet: features of cnn.dense_final"
     assert [f["name"] for f in doc["features"]] == [f"action {i}" for i in range(N_ACTIONS)]
     for f in doc["features"]:
         assert f["action_of_feature"] == f["name"] and f["action"] == f["name"]  # output head i is action i's reward
