@@ -161,11 +161,12 @@ def _overlays(p: Prepared, a: Attribution, obs_u8: np.ndarray, next_u8: np.ndarr
 
 def interpret_model(
     model_dir: str | os.PathLike, rollouts: str | os.PathLike, out_dir: str | os.PathLike,
-    settings: InterpretSettings, title: str = "", progress: bool = True,
+    settings: InterpretSettings, title: str = "", progress: bool = True, timings: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Run everything and write overview.png, features/*.png, features.json and report.html into `out_dir`.
 
-    Returns the features.json document.
+    Returns the features.json document; `timings`, when given, receives the seconds of each phase (kept out of
+    the artifacts, which must not change between identical runs).
     """
     t0 = time.perf_counter()
     p = prepare(model_dir, settings)
@@ -205,7 +206,7 @@ def interpret_model(
         l2_weight=settings.l2_weight if settings.mode == "dataset" else 0.0, tv_weight=settings.tv_weight,
         fft=settings.fft, decorrelate=settings.decorrelate, start=start, seed=settings.seed, progress=progress,
     )
-    vis_seconds = time.perf_counter() - t_vis
+    t_after_vis = time.perf_counter()
 
     best_action, best_prob = read_action(vis.transitions, layout)
     with th.no_grad():
@@ -292,5 +293,10 @@ def interpret_model(
     }
     report.write_features_json(out / "features.json", document)
     report.write_report(out / "report.html", document, panels, out / "overview.png")
-    log.info("feature visualization %.1f s; whole run %.1f s", vis_seconds, time.perf_counter() - t0)
+    t_end = time.perf_counter()
+    phases = {"setup_activations_nmf_examples": t_vis - t0, "visualization": t_after_vis - t_vis,
+              "attribution_and_outputs": t_end - t_after_vis, "total": t_end - t0}
+    log.info("seconds: %s", ", ".join(f"{k} {v:.1f}" for k, v in phases.items()))
+    if timings is not None:
+        timings.update(phases)
     return document
