@@ -78,6 +78,13 @@ def test_rerun_is_byte_identical_and_imitation_rollouts_work(inputs: dict[str, P
     doc = json.loads((out / "features.json").read_text())
     assert doc["kind"] == "nmf" and len(doc["features"]) == 3 and doc["nmf"]["rows"] == 24 * 8 * 8
     assert doc["attribution_target"] == "cnn.conv0"
+    # NMF of attributions: signed, so split into positive and negative parts (twice the channels).
+    by_attr = {**nmf, "nmf_of": "attributions", "nmf_attribution_observations": 10, "mode": "noise"}
+    run_script("--model", inputs["model"], "--rollouts", inputs["npz"], "--out", inputs["root"] / "nmf_attr",
+               "--settings", json.dumps(by_attr))
+    doc = json.loads((inputs["root"] / "nmf_attr" / "features.json").read_text())
+    assert doc["nmf"]["split"] == "posneg" and np.asarray(doc["nmf"]["directions"]).shape == (3, 8)
+    assert doc["nmf"]["rows"] == 10 * 8 * 8
 
 
 def test_list_layers(inputs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -56,6 +56,7 @@ class InterpretSettings:
     nmf_of: Literal["activations", "attributions"] = "activations"
     nmf_split: Literal["relu", "posneg"] = "relu"  # attributions are always split into positive and negative
     nmf_max_rows: int = 100_000  # positions sampled for the fit when N·H·W is larger (0: all)
+    nmf_attribution_observations: int = 256  # transitions whose attributions NMF factorizes (ig_steps passes each)
     n_observations: int = 2048  # transitions read from the rollouts (evenly spaced)
     n_examples: int = 4  # dataset examples per feature
     mode: Literal["noise", "dataset"] = "noise"  # start from noise, or from the best dataset example
@@ -78,7 +79,7 @@ class InterpretSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("steps", "n_observations", "n_examples", "ig_steps", "n_features"):
+        for name in ("steps", "n_observations", "n_examples", "ig_steps", "n_features", "nmf_attribution_observations"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.lr <= 0 or self.l2_weight < 0 or self.tv_weight < 0 or self.ig_tolerance <= 0:
@@ -120,11 +121,12 @@ def prepare(model_dir: str | os.PathLike, settings: InterpretSettings) -> Prepar
     return Prepared(model, layer_name, layer, channels, ig_layer, names, spec)
 
 
-def _attributions_at_layer(p: Prepared, x_all: th.Tensor, settings: InterpretSettings) -> np.ndarray:
+def _attributions_at_layer(p: Prepared, x_all: th.Tensor, settings: InterpretSettings, progress: bool
+                           ) -> np.ndarray:
     """(N, C, H, W) integrated gradients of every transition's reward at the NMF layer."""
     out = []
     base = baseline_images(settings.ig_baseline, x_all, p.model.layout.channels, _mean_images(x_all, p))
-    for i in tqdm(range(len(x_all)), desc="attributions for NMF"):
+    for i in tqdm(range(len(x_all)), desc="attributions for NMF", disable=not progress):
         out.append(attribute(p.model, x_all[i : i + 1], base, settings.ig_steps, p.layer).values.cpu().numpy())
     return np.stack(out)
 
@@ -180,7 +182,8 @@ def interpret_model(
     if settings.features == "nmf":
         split = "posneg" if settings.nmf_of == "attributions" else settings.nmf_split
         if settings.nmf_of == "attributions":
-            source = _attributions_at_layer(p, tensor_of(data, layout).to(device), settings)
+            rows = np.arange(min(len(data), settings.nmf_attribution_observations))
+            source = _attributions_at_layer(p, tensor_of(data, layout, rows).to(device), settings, progress)
         else:
             source = activations
         result = fit_nmf(nonnegative(th.as_tensor(source), split).numpy(), settings.n_features, settings.seed,
