@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -11,17 +10,6 @@ from collections.abc import Callable
 
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.resource_usage import format_usage_line, measure_self
-
-
-def add_maze_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options naming one maze reward: --maze, --reward, --shaping, --gamma, --shaping-seed."""
-    from reward_preprocessing.envs.maze import REWARDS, SHAPINGS, SHORT_NAMES
-
-    parser.add_argument("--maze", required=True, help=", ".join(SHORT_NAMES))
-    parser.add_argument("--reward", required=True, help=f"one of {', '.join(REWARDS)}")
-    parser.add_argument("--shaping", default="unshaped", help=f"one of {', '.join(SHAPINGS)}")
-    parser.add_argument("--gamma", type=float, default=0.99)
-    parser.add_argument("--shaping-seed", type=int, default=0)
 
 
 def run(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
