@@ -40,6 +40,16 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
+def _action_note(record: dict[str, Any]) -> str:
+    """Where the shown action comes from: the optimized distribution's arg-max, or why not."""
+    opt = record["optimized_action"]
+    if record["action_source"] == "optimized":
+        return f"arg-max of the optimized action distribution, p = {_fmt(opt['probability'])}"
+    reason = {"feature": "the output head's own action", "dataset example": "the starting dataset example's",
+              "highest reward": "the action the model rewards most on these frames"}[record["action_source"]]
+    return f"the feature does not read the action input, so it was not optimized; shown: {html.escape(reason)}"
+
+
 def _feature_card(record: dict[str, Any], panel: FeaturePanel, factor: int) -> str:
     e = html.escape
     rewards = record["rewards_by_action"]
@@ -76,8 +86,7 @@ def _feature_card(record: dict[str, Any], panel: FeaturePanel, factor: int) -> s
  data-reward="{record['reward']}" data-name="{e(record['name'].lower())}">
 <h3>{e(record['name'])}</h3>
 <p class=facts>activation reached <b>{_fmt(record['activation'])}</b> (from {_fmt(record['start_activation'])} at
-the start) · action <b>{e(record['action'])}</b> ({e(record['action_source'])}; optimized arg-max
-{e(record['optimized_action']['argmax'])}, p = {_fmt(record['optimized_action']['probability'])}) · reward
+the start) · action <b>{e(record['action'])}</b> ({_action_note(record)}) · reward
 <b>{_fmt(record['reward'])}</b></p>
 <div class=row>
 <figure>{_img(panel.obs, record['name'] + ': visualized obs', factor)}<figcaption>visualized obs</figcaption></figure>
