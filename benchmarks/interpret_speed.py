@@ -12,6 +12,7 @@ prints a table and writes benchmarks/results/interpret_speed_{device}.json.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import tempfile
@@ -79,6 +80,7 @@ def main() -> None:
     results: dict = {
         "device": device, "threads": args.threads, "torch": th.__version__, "machine": platform.machine(),
         "gpu": th.cuda.get_device_name(0) if device.startswith("cuda") else None,
+        "cpu_count": os.cpu_count(), "load_average_before": os.getloadavg()[0],
         "features": N_ACTIONS, "steps": args.steps, "visualization": time_visualization(device, args.steps),
     }
     if args.full:
@@ -90,12 +92,16 @@ def main() -> None:
             interpret_model(root / "model", root / "rollouts.npz", root / "out", InterpretSettings(device=device),
                             timings=timings)
         results["full_default_run"] = timings
+    # Other processes share the CPU: the 1-minute load average says how much (compare with cpu_count).
+    results["load_average_after"] = os.getloadavg()[0]
     rows = [(f"feature visualization, 15 features x {args.steps} steps", results["visualization"]["seconds"])]
     rows += [(f"default run: {k}", v) for k, v in results.get("full_default_run", {}).items()]
     print(f"{'phase':<60} {'seconds':>9}   ({device}, {args.threads} threads)")
     for label, seconds in rows:
         print(f"{label:<60} {seconds:>9.1f}")
-    print(f"visualization: {results['visualization']['steps_per_second']:.2f} steps/s (batch of 15)")
+    print(f"visualization: {results['visualization']['steps_per_second']:.2f} steps/s (batch of 15); load average "
+          f"{results['load_average_before']:.1f} before, {results['load_average_after']:.1f} after, "
+          f"{results['cpu_count']} CPUs")
     out = Path(args.out or Path(__file__).parent / "results" / f"interpret_speed_{device.split(':')[0]}.json")
     write_json(out, results)
 
