@@ -16,7 +16,7 @@ from reward_preprocessing.errors import UserError
 from reward_preprocessing.interpret.attribution import attribute, integrated_gradients
 from reward_preprocessing.interpret.dataset import (
     Transitions,
-    feature_maps,
+    feature_peaks,
     layer_activations,
     read_procgen_npz,
     top_examples,
@@ -95,6 +95,8 @@ def test_nmf_recovers_known_channel_factors() -> None:
     result = fit_nmf(acts, k, seed=0)
     assert _best_match(result.directions, factors).min() > 0.99
     assert result.relative_error < 0.01
+    sampled = fit_nmf(acts, k, seed=0, max_rows=500)  # positions sampled straight from (N, C, H, W)
+    assert sampled.rows == 500 and _best_match(sampled.directions, factors).min() > 0.99
     # The reference's reshape without moving channels last mixes positions and channels: it must not recover them.
     wrong = fit_nmf(np.ascontiguousarray(acts.reshape(-1, c))[:, :, None, None], k, seed=0)
     assert _best_match(wrong.directions, factors).min() < 0.9
@@ -252,7 +254,7 @@ def test_dataset_examples_are_the_true_arg_maxima() -> None:
     features = unit_features(name, info.shape[0], [])
     data = _as_transitions(random_trajectories(3, 15, seed=11))
     acts, rewards = layer_activations(model, layer, data, batch_size=7)
-    examples = top_examples(feature_maps(features, acts), data, rewards, 3, (SIZE, SIZE))
+    examples = top_examples(feature_peaks(features, acts, batch_size=5), data, rewards, 3, (SIZE, SIZE))
     for f in range(len(features)):
         # Brute force: every transition on its own, every position.
         values, own_rewards = [], []

@@ -117,33 +117,40 @@ class Example:
     action: int
 
 
-def top_examples(maps: np.ndarray, data: Transitions, rewards: np.ndarray, k: int,
-                 input_hw: tuple[int, int]) -> list[list[Example]]:
-    """Per feature, the `k` transitions whose map reaches the highest maximum, best first.
+@dataclass(frozen=True)
+class Peaks:
+    """Per transition and feature, the maximum of the feature's map and where it is (flat index into (h, w))."""
 
-    Args:
-        maps: (N, K, H, W) feature maps of all N transitions.
-    """
-    n, n_features, h, w = maps.shape
-    flat = maps.reshape(n, n_features, h * w)
-    best_pos = flat.argmax(axis=2)
-    best_val = np.take_along_axis(flat, best_pos[..., None], axis=2)[..., 0]
+    values: np.ndarray  # (N, K)
+    positions: np.ndarray  # (N, K)
+    map_hw: tuple[int, int]
+
+
+def feature_peaks(features: FeatureSet, activations: np.ndarray, batch_size: int = 256) -> Peaks:
+    """Peaks of every feature's map over stored (N, C, H, W) activations, in chunks (maps never all in memory)."""
+    values, positions = [], []
+    hw = activations.shape[2:]
+    for i in range(0, len(activations), batch_size):
+        maps = features.maps(th.as_tensor(activations[i : i + batch_size])).flatten(2)
+        best = maps.max(dim=2)
+        values.append(best.values.numpy())
+        positions.append(best.indices.numpy())
+    return Peaks(np.concatenate(values), np.concatenate(positions), (int(hw[0]), int(hw[1])))
+
+
+def top_examples(peaks: Peaks, data: Transitions, rewards: np.ndarray, k: int,
+                 input_hw: tuple[int, int]) -> list[list[Example]]:
+    """Per feature, the `k` transitions whose map reaches the highest maximum, best first."""
+    h, w = peaks.map_hw
     out = []
-    for f in range(n_features):
+    for f in range(peaks.values.shape[1]):
         # Stable sort on -value: ties keep dataset order, so the ranking is deterministic.
-        order = np.argsort(-best_val[:, f], kind="stable")[:k]
+        order = np.argsort(-peaks.values[:, f], kind="stable")[:k]
         examples = []
         for row in order:
-            py, px = divmod(int(best_pos[row, f]), w)
+            py, px = divmod(int(peaks.positions[row, f]), w)
             pos = ((py + 0.5) * input_hw[0] / h, (px + 0.5) * input_hw[1] / w)
-            examples.append(Example(int(row), int(data.index[row]), float(best_val[row, f]), pos,
+            examples.append(Example(int(row), int(data.index[row]), float(peaks.values[row, f]), pos,
                                     float(rewards[row]), int(data.acts[row])))
         out.append(examples)
     return out
-
-
-def feature_maps(features: FeatureSet, activations: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """(N, K, H, W) maps of every feature over stored activations."""
-    parts = [features.maps(th.as_tensor(activations[i : i + batch_size])).numpy()
-             for i in range(0, len(activations), batch_size)]
-    return np.concatenate(parts)

@@ -66,9 +66,14 @@ def fit_nmf(maps: np.ndarray, n_features: int, seed: int, max_rows: int = 0, max
     """
     if maps.min() < 0:
         raise ValueError("NMF input must be non-negative (ReLU it or split it first)")
-    rows = channels_last_rows(maps).astype(np.float64)
-    if max_rows and len(rows) > max_rows:
-        rows = rows[np.sort(np.random.default_rng(seed).choice(len(rows), max_rows, replace=False))]
+    n, _, h, w = maps.shape
+    if max_rows and n * h * w > max_rows:
+        # Gather the sampled positions straight from (N, C, H, W): no full channels-last copy of a large layer.
+        pick = np.sort(np.random.default_rng(seed).choice(n * h * w, max_rows, replace=False))
+        i, y, x = np.unravel_index(pick, (n, h, w))
+        rows = maps[i, :, y, x].astype(np.float64)
+    else:
+        rows = channels_last_rows(maps).astype(np.float64)
     model = NMF(n_components=n_features, init="nndsvda", random_state=seed, max_iter=max_iter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -21,7 +21,7 @@ from reward_preprocessing.interpret import figures, report
 from reward_preprocessing.interpret.attribution import Attribution, attribute, baseline_images
 from reward_preprocessing.interpret.dataset import (
     Example,
-    feature_maps,
+    feature_peaks,
     layer_activations,
     load_transitions,
     tensor_of,
@@ -195,8 +195,8 @@ def interpret_model(
         features = unit_features(p.layer_name, p.channels, p.names)
     log.info("%d features of layer %s (%s) from %d transitions", len(features), p.layer_name, features.kind,
              len(data))
-    maps = feature_maps(features, activations)
-    examples = top_examples(maps, data, rewards, settings.n_examples, (layout.height, layout.width))
+    peaks = feature_peaks(features, activations)
+    examples = top_examples(peaks, data, rewards, settings.n_examples, (layout.height, layout.width))
 
     which = list(range(len(features)))
     start = None
@@ -250,7 +250,7 @@ def interpret_model(
             o, _, n = split_transition(ex_t, layout)
             label = f"#{ex.index} {p.names[ex.action]}\nvalue {ex.value:.3g}, r {ex.reward:.3g}"
             ex_panels.append((unit_to_uint8(o)[0], unit_to_uint8(n)[0], label,
-                              ex.position if maps.shape[2] * maps.shape[3] > 1 else None))
+                              ex.position if peaks.map_hw != (1, 1) else None))
         name = features.names[f]
         caption = f"{name}\nactivation {reached[f]:.3g}\nr({p.names[used[f]]}) = {by_action[f, used[f]]:.3g}"
         panels.append(figures.FeaturePanel(caption, obs_u8[f], next_u8[f], ov_obs, ov_next, ex_panels, ex_overlays))
