@@ -46,7 +46,7 @@ def mark(image: np.ndarray, position: tuple[float, float] | None, factor: int) -
     pil = Image.fromarray(upscale(rgb(image), factor))
     if position is not None:
         y, x = position[0] * factor, position[1] * factor
-        r = max(4, factor * 3)
+        r = max(4, round(factor * 1.5))
         draw = ImageDraw.Draw(pil)
         draw.ellipse([x - r, y - r, x + r, y + r], outline=(255, 0, 255), width=2)
     return pil

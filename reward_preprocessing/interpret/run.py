@@ -73,7 +73,7 @@ class InterpretSettings:
     ig_steps: int = 64  # integrated-gradients quadrature points
     ig_baseline: Literal["black", "grey", "mean"] = "black"
     ig_layer: str = ""  # "" = attribute to the input images, else to this layer
-    ig_tolerance: float = 0.01  # completeness: |Σ IG − (f(x) − f(b))| <= tol · max(|f(x) − f(b)|, 1e-3)
+    ig_tolerance: float = 0.01  # completeness: |Σ IG − (f(x) − f(b))| <= tol · max(|f(x) − f(b)|, |f(x)|, |f(b)|)
     action_names: list[str] = field(default_factory=list)  # empty: from the model's env, else "action i"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = 0
@@ -144,7 +144,9 @@ def _quantized(x: th.Tensor, actions: np.ndarray, p: Prepared) -> th.Tensor:
 
 
 def _attribution_record(a: Attribution, tol: float) -> dict[str, Any]:
-    allowed = tol * max(abs(a.f_input - a.f_baseline), 1e-3)
+    # Relative to the larger of the attributed difference and the reward itself: a near-zero f(x) − f(b) must not
+    # demand an absolute precision the quadrature of a piecewise-linear net cannot give.
+    allowed = tol * max(abs(a.f_input - a.f_baseline), abs(a.f_input), abs(a.f_baseline), 1e-6)
     return {"reward": a.f_input, "baseline_reward": a.f_baseline, "sum": a.total,
             "completeness_error": a.completeness_error, "completeness_tolerance": allowed,
             "complete": a.completeness_error <= allowed}
