@@ -10,21 +10,17 @@ INTERPRET_INPUTS = {"model": "results/reward_models/{env}/{model}", "rollouts": 
 INTERPRET_CODE = code_version(*CORE_CODE, "reward_preprocessing/interpret", "scripts/interpret.py")
 
 
-def interpret_input(kind):
-    """Path function: the model directory or the rollouts (imitation directory or train-procgen .npz) of a job."""
-
-    def path(wildcards):
-        pattern = INTERPRET.get("inputs", {}).get(wildcards.env, {}).get(kind, INTERPRET_INPUTS[kind])
-        return pattern.format(env=wildcards.env, model=wildcards.model)
-
-    return path
-
-
 # What does the reward model {model} of {env} respond to: its features, their best dataset examples, attribution.
 rule interpret:
     input:
-        model=interpret_input("model"),
-        rollouts=interpret_input("rollouts"),
+        # The model directory and the rollouts (imitation directory or train-procgen .npz) of this env and model.
+        model=lambda wc: INTERPRET.get("inputs", {}).get(wc.env, {}).get("model", INTERPRET_INPUTS["model"]).format(
+            env=wc.env, model=wc.model
+        ),
+        rollouts=lambda wc: INTERPRET.get("inputs", {})
+        .get(wc.env, {})
+        .get("rollouts", INTERPRET_INPUTS["rollouts"])
+        .format(env=wc.env, model=wc.model),
     output:
         overview=report(
             "results/interpret/{env}/{model}/overview.png",
@@ -44,7 +40,7 @@ rule interpret:
         pngs=directory("results/interpret/{env}/{model}/features"),
     params:
         settings=json.dumps(INTERPRET.get("settings", {}), sort_keys=True),
-        out="results/interpret/{env}/{model}",
+        out=lambda wc, output: os.path.dirname(output.features),
         code=INTERPRET_CODE,
     log:
         "results/logs/interpret/{env}/{model}.log",
