@@ -1,49 +1,36 @@
 # Interpretation of image reward models: feature visualization, NMF, dataset examples and integrated gradients
-# (reward_preprocessing/interpret/), one run per env and model, its overview and report in the Snakemake report.
-
-import json
-
-# Optional config section `interpret:` -- settings: InterpretSettings fields (the dataclass holds the defaults);
-# inputs: {env: {model: PATTERN, rollouts: PATTERN}} overriding where an env's models and rollouts live.
-INTERPRET = config.get("interpret", {})
-INTERPRET_INPUTS = {"model": "results/reward_models/{env}/{model}", "rollouts": "results/rollouts/{env}"}
-INTERPRET_CODE = code_version(*CORE_CODE, "reward_preprocessing/interpret", "scripts/interpret.py")
+# (reward_preprocessing/interpret/, docs/interpret.md), its overview and report in the Snakemake report.
 
 
-# What does the reward model {model} of {env} respond to: its features, their best dataset examples, attribution.
+# What the reward model {source}_{shaping} of {env} responds to, over the env's rollouts; settings from the env
+# entry's `interpret:` section (InterpretSettings, reward_preprocessing/interpret/run.py; defaults there).
 rule interpret:
     input:
-        # The model directory and the rollouts (imitation directory or train-procgen .npz) of this env and model.
-        model=lambda wc: INTERPRET.get("inputs", {}).get(wc.env, {}).get("model", INTERPRET_INPUTS["model"]).format(
-            env=wc.env, model=wc.model
-        ),
-        rollouts=lambda wc: INTERPRET.get("inputs", {})
-        .get(wc.env, {})
-        .get("rollouts", INTERPRET_INPUTS["rollouts"])
-        .format(env=wc.env, model=wc.model),
+        model="results/reward_models/{source}/{env}_{shaping}",
+        rollouts="results/rollouts/{env}",
     output:
         overview=report(
-            "results/interpret/{env}/{model}/overview.png",
+            "results/interpret/{env}/{source}_{shaping}/overview.png",
             caption="../report/interpret.rst",
             category="Interpretation",
             subcategory="{env}",
-            labels={"env": "{env}", "model": "{model}", "figure": "overview"},
+            labels={"env": "{env}", "model": "{source}_{shaping}", "figure": "overview"},
         ),
         html=report(
-            "results/interpret/{env}/{model}/report.html",
+            "results/interpret/{env}/{source}_{shaping}/report.html",
             caption="../report/interpret_html.rst",
             category="Interpretation",
             subcategory="{env}",
-            labels={"env": "{env}", "model": "{model}", "figure": "interactive report"},
+            labels={"env": "{env}", "model": "{source}_{shaping}", "figure": "interactive report"},
         ),
-        features="results/interpret/{env}/{model}/features.json",
-        pngs=directory("results/interpret/{env}/{model}/features"),
+        features="results/interpret/{env}/{source}_{shaping}/features.json",
+        pngs=directory("results/interpret/{env}/{source}_{shaping}/features"),
     params:
-        settings=json.dumps(INTERPRET.get("settings", {}), sort_keys=True),
+        settings=lambda wc: settings(ENVS[wc.env].get("interpret", {})),
         out=lambda wc, output: os.path.dirname(output.features),
-        code=INTERPRET_CODE,
+        code=code_version("scripts/interpret.py"),
     log:
-        "results/logs/interpret/{env}/{model}.log",
+        "results/logs/interpret/{env}/{source}_{shaping}.log",
     conda:
         CONDA_ENV
     threads: 2
@@ -52,5 +39,5 @@ rule interpret:
         runtime=60,
     shell:
         "python scripts/interpret.py --model {input.model} --rollouts {input.rollouts} --out {params.out}"
-        " --title '{wildcards.env}: {wildcards.model}' --settings {params.settings:q} --threads {threads}"
-        " 2>&1 | tee {log}"
+        " --title '{wildcards.env}: {wildcards.source} reward model, {wildcards.shaping}'"
+        " --settings {params.settings:q} --threads {threads} 2>&1 | tee {log}"
