@@ -18,12 +18,6 @@ TARGET = "results/interpret/tiny/learned_unshaped/overview.png"
 def _workflow(tmp_path: Path) -> Path:
     """A copy with an env "tiny" whose learned model and rollouts already exist (made here, not by rules)."""
     wf = copy_workflow(tmp_path)
-    schema_path = wf / "workflow" / "schemas" / "config.schema.yaml"
-    schema = yaml.safe_load(schema_path.read_text())
-    # An env entry's optional `interpret:` section (InterpretSettings); this copy's schema lists it if the
-    # project's does not yet.
-    schema["properties"]["envs"]["additionalProperties"]["properties"].setdefault("interpret", {"type": "object"})
-    schema_path.write_text(yaml.safe_dump(schema))
     config = yaml.safe_load((wf / "config" / "config.yaml").read_text())
     config["envs"]["tiny"] = {"id": "Tiny-v0", "shapings": ["unshaped"], "ground_truth": False,
                               "reward_model": {"labels": "rollouts"}, "interpret": SETTINGS}
