@@ -17,6 +17,7 @@ import torch as th
 from tqdm import tqdm
 
 from reward_preprocessing.devices import resolve_device
+from reward_preprocessing.envs.spec import env_spec, known_env_ids
 from reward_preprocessing.interpret import figures, report
 from reward_preprocessing.interpret.attribution import Attribution, attribute, baseline_images
 from reward_preprocessing.interpret.dataset import (
@@ -87,9 +88,12 @@ class InterpretSettings:
 
 
 def env_action_names(spec: dict[str, Any], n_actions: int) -> list[str]:
-    """Action names of the env a model was trained in, when this library knows them."""
-    # TODO(coinrun merge): procgen CoinRun's ACTION_NAMES come with reward_preprocessing.envs.procgen.
-    return []
+    """Action names of the env a model was trained in: its `EnvSpec`'s ``action_names`` when it declares them."""
+    env_id = (spec.get("env") or {}).get("id")
+    if env_id not in known_env_ids():
+        return []
+    names = list(getattr(env_spec(env_id), "action_names", ()) or ())
+    return names if len(names) == n_actions else []
 
 
 @dataclass
