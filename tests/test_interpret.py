@@ -296,3 +296,16 @@ def test_procgen_npz_reader_splits_trajectories_like_imitation(lengths: list[int
 def test_npz_fixture_reads(tmp_path) -> None:  # type: ignore[no-untyped-def]
     batch = read_procgen_npz(save_procgen_npz(tmp_path / "r.npz"))
     assert batch.obs.shape == (30, SIZE, SIZE, 3)
+
+
+def test_action_names_come_from_the_env_spec_when_it_declares_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    import reward_preprocessing.interpret.run as run_module
+
+    class Spec:
+        action_names = ("LEFT", "RIGHT", "UP", "DOWN")
+
+    monkeypatch.setattr(run_module, "known_env_ids", lambda: ["Tiny-v0"])
+    monkeypatch.setattr(run_module, "env_spec", lambda env_id: Spec())
+    assert run_module.env_action_names({"env": {"id": "Tiny-v0"}}, 4) == list(Spec.action_names)
+    assert run_module.env_action_names({"env": {"id": "Tiny-v0"}}, 5) == []  # names that do not fit are ignored
+    assert run_module.env_action_names({"env": {"id": "Other-v0"}}, 4) == []
