@@ -15,6 +15,7 @@ from imitation.rewards.reward_nets import RewardNet
 
 from reward_preprocessing.envs.maze import TabularModel
 from reward_preprocessing.errors import UserError
+from reward_preprocessing.shaping import shaped_reward
 
 
 def neighbour_pairs(states: np.ndarray, next_states: np.ndarray) -> np.ndarray:
@@ -83,7 +84,7 @@ class TabularProblem:
 
     def shaped(self, potential: np.ndarray, shift: float) -> np.ndarray:
         """r' for a given potential and shift."""
-        return self.reward + self.gamma * potential[self.next_states] - potential[self.states] - shift
+        return shaped_reward(self.reward, potential[self.states], potential[self.next_states], self.gamma, shift=shift)
 
     @classmethod
     def from_model(

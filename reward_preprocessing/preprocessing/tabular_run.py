@@ -22,6 +22,7 @@ from reward_preprocessing.preprocessing.solvers import solve
 from reward_preprocessing.preprocessing.tabular import Solution, TabularProblem, reward_table
 from reward_preprocessing.rewards.io import load_reward_net, read_spec, write_reward_net
 from reward_preprocessing.rewards.tabular import TabularRewardNet
+from reward_preprocessing.shaping import shaped_reward
 
 
 def tabular_model_of(spec: dict[str, Any]) -> TabularModel:
@@ -41,7 +42,7 @@ def preprocessed_net(net: Any, model: TabularModel, solution: Solution, gamma: f
     phi = solution.potential
     if isinstance(net, TabularRewardNet):
         base = net.table.detach().cpu().numpy().astype(np.float64)
-        table = base + gamma * phi[None, None, :] - phi[:, None, None] - solution.shift
+        table = shaped_reward(base, phi[:, None, None], phi[None, None, :], gamma, shift=solution.shift)
         return TabularRewardNet.from_table(table, net.observation_space, net.action_space)
     reward_sa = solution.preprocessed.reshape(model.num_states, model.num_actions)
     return TabularRewardNet.from_transitions(reward_sa, model.next_state, net.observation_space, net.action_space)
