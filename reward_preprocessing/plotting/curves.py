@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from reward_preprocessing.artifacts import atomic_path
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.plotting.heatmaps import display_name
+from reward_preprocessing.plotting.labels import display_name
 
 DPI = 150
 PANEL_SIZE = (3.2, 1.9)  # inches per panel
