@@ -129,6 +129,6 @@ class Solution:
 def reward_table(net: RewardNet, model: TabularModel) -> np.ndarray:
     """Evaluate any reward net on every (s, a, next_state[s, a]) of a maze, as (S, A)."""
     states, actions, next_states = model.transitions()
-    dones = np.zeros(len(states), dtype=bool)
+    dones = np.zeros(len(states), dtype=bool)  # a maze has no terminal states (episodes end by time limit)
     rewards = net.predict(states, actions, next_states, dones)
     return np.asarray(rewards, dtype=np.float64).reshape(model.num_states, model.num_actions)
