@@ -22,7 +22,7 @@ def neighbour_pairs(states: np.ndarray, next_states: np.ndarray) -> np.ndarray:
     """Unordered pairs {i, j}, i < j, of transitions that are neighbours.
 
     Transitions i and j are neighbours when they start in the same state, or
-    one starts where the other ends (DESIGN.md). Returns an (P, 2) int array,
+    one starts where the other ends (docs/architecture.md, "Shared formulas"). Returns an (P, 2) int array,
     sorted, so that the result is deterministic.
     """
     n = len(states)
@@ -113,7 +113,7 @@ class Solution:
     info: dict[str, Any] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, Any]:
-        """The `metrics.json` content (DESIGN.md contract)."""
+        """The `metrics.json` content (docs/architecture.md, "Preprocessed models")."""
         return {
             "objective": self.objective,
             "value": self.value,

@@ -1,6 +1,6 @@
 """Preprocess a stored tabular reward model and write every artifact of the contract.
 
-Output directory (DESIGN.md): the preprocessed model (``model.safetensors`` +
+Output directory (docs/architecture.md, "Preprocessed models"): the preprocessed model (``model.safetensors`` +
 ``spec.json``), ``rewards.csv``, ``potential.csv`` and ``metrics.json``; it
 appears complete or not at all.
 """
