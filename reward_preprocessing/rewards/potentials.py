@@ -22,6 +22,7 @@ import torch as th
 from torch import nn
 
 from reward_preprocessing.errors import UserError
+from reward_preprocessing.rewards.feature_potential import FeaturePotential
 from reward_preprocessing.rewards.mlp import build_mlp
 from reward_preprocessing.scaling import BoxScale
 
@@ -122,6 +123,7 @@ POTENTIALS: dict[str, type[nn.Module]] = {
     "mlp": MLPPotential,
     "critic": CriticPotential,
     "mlp_box": BoxMLPPotential,
+    "features": FeaturePotential,  # Phi = w . phi(s), solved exactly by preprocessing/feature_lp.py
 }
 
 
