@@ -93,8 +93,10 @@ def read_json(path: str | os.PathLike, fix: str) -> Any:
         return json.loads(path.read_text())
     except FileNotFoundError as e:
         raise ArtifactError(f"{path}: missing; {fix}") from e
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ArtifactError(f"{path}: corrupt JSON ({e}); {fix}") from e
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, bad UTF-8, huge numbers, deep nesting
+        raise ArtifactError(f"{path}: corrupt JSON ({type(e).__name__}: {str(e)[:200]}); {fix}") from e
+    except IsADirectoryError as e:
+        raise ArtifactError(f"{path}: a directory where a JSON file belongs; {fix}") from e
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:

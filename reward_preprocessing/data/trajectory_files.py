@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,7 @@ def _check_npz_members(path: Path, keys: Sequence[str]) -> None:
                     raise ArtifactError(f"{path}: {key} holds Python objects; only numeric arrays are read")
                 if int(np.prod(shape, dtype=object)) * dtype.itemsize > info.file_size:
                     raise ArtifactError(f"{path}: {key} claims shape {shape} but holds {info.file_size} bytes")
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, TypeError, KeyError) as e:
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, TypeError, KeyError) as e:
         if isinstance(e, ArtifactError):
             raise
         raise ArtifactError(f"{path}: corrupt .npz file ({type(e).__name__}: {e})") from e
@@ -139,10 +140,12 @@ def _load_npz(path: Path) -> list[TrajectoryWithRew]:
             terminal = np.asarray(data["terminal"]) if "terminal" in data.files else None
     except ArtifactError:
         raise
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError, TypeError) as e:
+    except (ValueError, OSError, zipfile.BadZipFile, zlib.error, EOFError, KeyError, TypeError) as e:
         raise ArtifactError(f"{path}: corrupt .npz file ({type(e).__name__}: {e})") from e
-    if indices.ndim != 1 or indices.dtype.kind not in "iu" or acts.ndim < 1:
+    if indices.ndim != 1 or indices.dtype.kind not in "iu":
         raise ArtifactError(f"{path}: indices must be a 1-d integer array")
+    if obs.ndim < 1 or acts.ndim < 1 or rews.ndim != 1:
+        raise ArtifactError(f"{path}: obs and acts must be arrays over time steps and rews a 1-d array")
     n = len(indices) + 1
     if np.any(np.diff(indices) <= 0) or (len(indices) and (indices[0] <= 0 or indices[-1] >= len(acts))):
         raise ArtifactError(f"{path}: indices must increase strictly inside the action array")

@@ -295,6 +295,9 @@ class ImitationRewardNet(rn.RewardNet):
 # --- Import ------------------------------------------------------------------------------------------------
 
 
+_BROKEN = (AttributeError, KeyError, TypeError, ValueError, RuntimeError, AssertionError, IndexError, RecursionError)
+
+
 @dataclass(frozen=True)
 class ImportReport:
     """What an import checked: sample count and the largest reward differences to the original."""
@@ -358,9 +361,14 @@ def convert_reward_net(original: Any) -> ImitationRewardNet:
     """An `ImitationRewardNet` with the architecture, weights and running statistics of `original`."""
     if not isinstance(original, rn.RewardNet):
         raise ArtifactError(f"the file holds a {type(original).__name__}, not an imitation RewardNet")
-    description = describe_net(original)
-    converted = ImitationRewardNet(original.observation_space, original.action_space, description)
-    source = original.state_dict()
+    try:
+        description = describe_net(original)
+        converted = ImitationRewardNet(original.observation_space, original.action_space, description)
+        source = original.state_dict()
+    except UserError:
+        raise
+    except _BROKEN as e:  # a pickle that restored an object without the attributes its class needs
+        raise ArtifactError(f"the unpickled {type(original).__name__} is incomplete ({type(e).__name__}: {e})") from e
     target = converted.net.state_dict()
     if set(source) != set(target) or any(source[k].shape != target[k].shape for k in source):
         raise ArtifactError("the rebuilt net does not have the original's tensors; it has modules this importer "
@@ -413,8 +421,11 @@ def import_imitation_reward_net(
         if not _same_space(ours, theirs):
             raise UserError(f"{path}: the model's {what} space {theirs} differs from {env_id}'s {ours}")
     transitions = sample_transitions(env_id, env_kwargs, n_samples, seed)
-    original.eval()
-    want, want_processed = _rewards(original, transitions)
+    try:
+        original.eval()
+        want, want_processed = _rewards(original, transitions)
+    except _BROKEN as e:
+        raise ArtifactError(f"{path}: the original net fails on sample transitions ({type(e).__name__}: {e})") from e
     got, got_processed = _rewards(converted, transitions)
     report = ImportReport(
         original_class=type(original).__name__,
