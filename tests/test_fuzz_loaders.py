@@ -516,10 +516,9 @@ def test_fuzz_cli_arguments(models, tmp_path_factory, capsys, data, script):
                              str(models["pt_dir"] / "maze_basic.pt"), str(models["mlp"]), "\x00", ""])
     argv = data.draw(st.lists(words | st.text(max_size=8), max_size=8))
     main = _script_main(script)
-    with guarded():
-        with pytest.raises(SystemExit) as exit_info:
-            run(main, argv)
-            raise SystemExit(0)
+    with guarded(), pytest.raises(SystemExit) as exit_info:
+        run(main, argv)
+        raise SystemExit(0)
     err = capsys.readouterr().err
     assert "Traceback" not in err
     errors = [line for line in err.splitlines() if line.startswith("error:") or ": error:" in line]

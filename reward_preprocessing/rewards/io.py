@@ -119,7 +119,7 @@ def _check_spec_types(spec: dict[str, Any], where: Any) -> None:
         if key not in spec:
             raise ArtifactError(f"{where}: no '{key}' entry")
     env = spec.get("env", {})
-    if "id" in env and not isinstance(env["id"], str) or not isinstance(env.get("kwargs", {}), dict):
+    if ("id" in env and not isinstance(env["id"], str)) or not isinstance(env.get("kwargs", {}), dict):
         raise ArtifactError(f"{where}: 'env' must be {{\"id\": str, \"kwargs\": {{...}}}}")
 
 
