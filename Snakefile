@@ -2,6 +2,7 @@
 # Stages live in workflow/rules/; common.smk validates the config before anything runs.
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/safety.smk"
 include: "workflow/rules/reward_models.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/plots.smk"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,14 @@ def write_reward_net(
         }
     )
     tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    save_file(tensors, str(Path(directory) / MODEL_FILE))
+    target = Path(directory) / MODEL_FILE
+    try:
+        save_file(tensors, str(target))
+    except SafetensorError as e:  # an I/O failure (disk full, ...) as the OSError it is, for the one-line report
+        code = re.search(r"os error (\d+)", str(e))
+        if code is None:
+            raise
+        raise OSError(int(code[1]), os.strerror(int(code[1])), str(target)) from e
     (Path(directory) / SPEC_FILE).write_text(dumps_json(spec))
 
 
