@@ -9,16 +9,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-import hashlib
-import json
-from pathlib import Path
-
+from tests.safety_helpers import fresh, stable_digests
 from tests.workflow_helpers import REPO_ROOT, TINY_CONFIG
-from tests.workflow_runs import TINY_TARGETS, content_digests, copy_with_profiles, fresh, snakemake
-
-# Wall-clock timings that metrics.json files record for people (no rule reads them): the one known
-# nondeterminism, compared with these keys removed.
-TIMING_KEYS = {"seconds", "cpu_seconds"}
+from tests.workflow_runs import TINY_TARGETS, copy_with_profiles, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -43,28 +36,6 @@ def small_config() -> dict:
     car["supervised"].update(epochs=2, hidden_sizes=[16, 16])
     car["hidden_sizes"] = [16, 16]
     return {**TINY_CONFIG, "experts": experts, "rollouts": rollouts, "mountain_car": car}
-
-
-def _without_timings(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: _without_timings(v) for k, v in value.items() if k not in TIMING_KEYS}
-    if isinstance(value, list):
-        return [_without_timings(v) for v in value]
-    return value
-
-
-def stable_digests(results: Path) -> tuple[dict[str, str], list[str]]:
-    """Digests of every artifact (JSON files without timing keys) and the JSON files that had timings."""
-    digests = content_digests(results)
-    timed = []
-    for name in digests:
-        if name.endswith(".json"):
-            data = json.loads((results / name).read_text())
-            stripped = _without_timings(data)
-            if stripped != data:
-                timed.append(name)
-                digests[name] = hashlib.sha256(json.dumps(stripped, sort_keys=True).encode()).hexdigest()
-    return digests, timed
 
 
 def test_two_runs_from_scratch_are_byte_identical(tmp_path):

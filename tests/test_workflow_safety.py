@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from reward_preprocessing.artifacts import HOLD_ENV
-from tests.workflow_runs import TINY_TARGETS, baseline_run, content_digests, copy_with_profiles, fresh, snakemake
+from tests.safety_helpers import fresh, stable_digests
+from tests.workflow_runs import TINY_TARGETS, baseline_run, copy_with_profiles, snakemake
 
 pytestmark = pytest.mark.slow
 TEMPORARY = re.compile(r"~\d+~tmp")
@@ -90,7 +91,7 @@ def rerun_after_kill(workdir: Path) -> str:
 
 
 def test_sigkill_mid_job_then_rerun(tmp_path, tmp_path_factory):
-    expected = content_digests(baseline_run(tmp_path_factory).workdir / "results")
+    expected = stable_digests(baseline_run(tmp_path_factory).workdir / "results")[0]
     work = copy_with_profiles(fresh(tmp_path / "w"))
     proc = start(work)
     wait_for(lambda: jobs_finished(work) >= 3, proc)
@@ -102,12 +103,12 @@ def test_sigkill_mid_job_then_rerun(tmp_path, tmp_path_factory):
     after = finished_outputs(work)
     # Nothing finished before the kill was recomputed or lost: same files, same inodes, same times.
     assert {k: after.get(k) for k in before} == before
-    assert content_digests(work / "results") == expected
+    assert stable_digests(work / "results")[0] == expected
     assert temporaries(work / "results", work / ".cache") == []
 
 
 def test_sigkill_mid_write_leaves_no_partial_output(tmp_path, tmp_path_factory):
-    expected = content_digests(baseline_run(tmp_path_factory).workdir / "results")
+    expected = stable_digests(baseline_run(tmp_path_factory).workdir / "results")[0]
     work = copy_with_profiles(fresh(tmp_path / "w"))
     # Every artifact is held complete under its temporary name for 30 s before the rename: kill in between.
     proc = start(work, {HOLD_ENV: "30"})
@@ -122,11 +123,11 @@ def test_sigkill_mid_write_leaves_no_partial_output(tmp_path, tmp_path_factory):
     out = rerun_after_kill(work)
     assert "removed a temporary left by a killed job" in out or not temporaries(work / "results")
     assert temporaries(work / "results", work / ".cache") == []
-    assert content_digests(work / "results") == expected
+    assert stable_digests(work / "results")[0] == expected
 
 
 def test_second_workflow_on_the_same_directory_refuses(tmp_path, tmp_path_factory):
-    expected = content_digests(baseline_run(tmp_path_factory).workdir / "results")
+    expected = stable_digests(baseline_run(tmp_path_factory).workdir / "results")[0]
     work = copy_with_profiles(fresh(tmp_path / "w"))
     first = start(work, {HOLD_ENV: "3"})
     wait_for(lambda: (work / ".snakemake" / "locks").is_dir() and any((work / ".snakemake" / "locks").iterdir()),
@@ -135,12 +136,12 @@ def test_second_workflow_on_the_same_directory_refuses(tmp_path, tmp_path_factor
     assert second.returncode != 0
     assert "cannot be locked" in second.stdout + second.stderr
     assert first.wait(timeout=900) == 0
-    assert content_digests(work / "results") == expected
+    assert stable_digests(work / "results")[0] == expected
 
 
 def test_checkouts_sharing_one_cache_never_corrupt_entries(tmp_path, tmp_path_factory):
     """Two checkouts run the same targets at once against one cache: no nested or missing entry."""
-    expected = content_digests(baseline_run(tmp_path_factory).workdir / "results")
+    expected = stable_digests(baseline_run(tmp_path_factory).workdir / "results")[0]
     cache = tmp_path / "shared_cache"
     cache.mkdir()
     works = [copy_with_profiles(fresh(tmp_path / name)) for name in ("a", "b")]
@@ -152,9 +153,9 @@ def test_checkouts_sharing_one_cache_never_corrupt_entries(tmp_path, tmp_path_fa
     assert nested == [], f"nested cache entries: {nested}"
     assert temporaries(cache) == []
     for work in works:
-        assert content_digests(work / "results") == expected
+        assert stable_digests(work / "results")[0] == expected
     # and a third checkout fetches every entry intact
     third = copy_with_profiles(fresh(tmp_path / "c"))
     proc = start(third, cache=cache)
     assert proc.wait(timeout=900) == 0
-    assert content_digests(third / "results") == expected
+    assert stable_digests(third / "results")[0] == expected

@@ -24,12 +24,6 @@ TINY_TARGETS = tuple(
 )
 
 
-def fresh(path: Path) -> Path:
-    """A new empty directory to copy the workflow into."""
-    path.mkdir(parents=True)
-    return path
-
-
 def copy_with_profiles(dest: Path, config: dict | None = None) -> Path:
     """A copy of the workflow (see `copy_workflow`) that also has profiles/, so profiles/default applies."""
     copy_workflow(dest, TINY_CONFIG if config is None else config)
