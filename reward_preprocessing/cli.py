@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import errno
 import logging
 import os
@@ -13,18 +12,6 @@ from collections.abc import Callable
 
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.resource_usage import format_usage_line, measure_self
-
-
-def add_maze_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options naming one maze reward: --maze, --reward, --shaping, --gamma, --shaping-seed."""
-    from reward_preprocessing.envs.maze import REWARDS, SHAPINGS, SHORT_NAMES
-
-    parser.add_argument("--maze", required=True, help=", ".join(SHORT_NAMES))
-    parser.add_argument("--reward", required=True, help=f"one of {', '.join(REWARDS)}")
-    parser.add_argument("--shaping", default="unshaped", help=f"one of {', '.join(SHAPINGS)}")
-    parser.add_argument("--gamma", type=float, default=0.99)
-    parser.add_argument("--shaping-seed", type=int, default=0)
-
 
 # Write failures that are about the machine, not the code: a clear line instead of a traceback.
 _RESOURCE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from reward_preprocessing.cli import add_maze_arguments, run
-from reward_preprocessing.envs.maze import env_id, layout_from_name
+from reward_preprocessing.cli import run
+from reward_preprocessing.envs.maze import add_maze_arguments, env_id, layout_from_name
 from reward_preprocessing.rewards.ground_truth import maze_reward_net
 from reward_preprocessing.rewards.io import save_reward_net
 

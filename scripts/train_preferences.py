@@ -14,7 +14,8 @@ import argparse
 import dataclasses
 import logging
 
-from reward_preprocessing.cli import add_maze_arguments, run
+from reward_preprocessing.cli import run
+from reward_preprocessing.envs.maze import add_maze_arguments
 from reward_preprocessing.training.preferences import (
     PRESETS,
     PreferenceSettings,

@@ -17,9 +17,9 @@ from reward_preprocessing.experts.sb3 import SB3ExpertConfig, train_sb3_expert
 from reward_preprocessing.experts.store import save_expert
 from reward_preprocessing.preprocessing.neural_run import FitSettings, make_potential, preprocess_neural_model_dir
 from reward_preprocessing.preprocessing.objectives import objective_value
-from reward_preprocessing.preprocessing.potentials import BoxMLPPotential
 from reward_preprocessing.rewards.io import load_reward_net, save_reward_net
 from reward_preprocessing.rewards.mountain_car import mountain_car_reward_net
+from reward_preprocessing.rewards.potentials import BoxMLPPotential
 from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
 
 

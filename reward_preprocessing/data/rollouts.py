@@ -30,8 +30,8 @@ from tqdm import tqdm
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
 from reward_preprocessing.artifacts import atomic_dir, dumps_json, read_json
+from reward_preprocessing.envs.policy import Policy
 from reward_preprocessing.errors import ArtifactError, UserError
-from reward_preprocessing.experts.evaluation import Policy
 
 META_FILE = "rollouts.json"
 POLICIES = ("expert", "random")

@@ -10,7 +10,7 @@ return has its usual meaning (MountainCar: minus the steps to the flag).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -19,15 +19,8 @@ from tqdm import tqdm
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
 from reward_preprocessing.envs.maze import MazeEnv
 from reward_preprocessing.envs.mountain_car import ShapedMountainCarEnv
+from reward_preprocessing.envs.policy import Policy
 from reward_preprocessing.errors import UserError
-
-
-class Policy(Protocol):
-    """Anything with SB3's ``predict`` (an SB3 model or a `TabularPolicy`)."""
-
-    def predict(
-        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
-    ) -> Any: ...
 
 
 def task_solved(env: gym.Env) -> bool:
