@@ -31,7 +31,7 @@ from torch import nn
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
 from reward_preprocessing.errors import ArtifactError, UserError
-from reward_preprocessing.rewards.io import save_reward_net
+from reward_preprocessing.rewards.io import load_reward_net, read_spec, save_reward_net
 from reward_preprocessing.rewards.registry import register_reward_net
 from reward_preprocessing.rewards.safe_pickle import torch_load
 
@@ -447,3 +447,17 @@ def import_imitation_reward_net(
     if progress is not None:
         progress(report.line())
     return report
+
+
+def copy_model_directory(path: str | os.PathLike, out: str | os.PathLike, env_id: str | None = None) -> None:
+    """Check a user's model directory (it must load exactly, and belong to `env_id`) and write it to `out`.
+
+    The model is written again by `save_reward_net`, so what the pipeline reads is always a directory this
+    library wrote, whatever else the user's directory holds.
+    """
+    spec = read_spec(path)
+    net = load_reward_net(path)
+    env = spec.get("env", {})
+    if env_id is not None and env.get("id") not in (None, env_id):
+        raise UserError(f"{path}: the model belongs to {env.get('id')}, not {env_id}")
+    save_reward_net(net, out, env.get("id") or env_id or "", env.get("kwargs", {}), spec.get("metadata", {}))
