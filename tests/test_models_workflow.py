@@ -33,7 +33,8 @@ def test_imported_maze_model_is_preprocessed_and_plotted(tmp_path):
     for ext in ("png", "pdf", "html"):
         assert (work / f"results/models/mine/figure.{ext}").stat().st_size > 0
     # nothing left to do on a rerun
-    assert "Nothing to be done" in snakemake(work, "models").stdout + snakemake(work, "models", "-n").stderr
+    rerun = snakemake(work, "models")
+    assert "Nothing to be done" in rerun.stdout + rerun.stderr
 
 
 def test_pickle_without_trust_stops_with_one_line(tmp_path):
