@@ -10,6 +10,7 @@ include: "workflow/rules/learned.smk"
 include: "workflow/rules/experts.smk"
 include: "workflow/rules/rollouts.smk"
 include: "workflow/rules/mountain_car.smk"
+include: "workflow/rules/models_common.smk"
 include: "workflow/rules/models.smk"
 
 

@@ -50,6 +50,7 @@ _snakemake_local_cache.OutputFileCache.store = _store_without_replacing
 
 onstart:
     removed = remove_stale_temporaries("results")
-    removed += remove_stale_temporaries(os.environ["SNAKEMAKE_OUTPUT_CACHE"], recursive=False)
+    if getattr(workflow, "output_file_cache", None) is not None:
+        removed += remove_stale_temporaries(workflow.output_file_cache.path, recursive=False)
     for path in removed:
         print(f"removed a temporary left by a killed job: {path}", file=sys.stderr)
