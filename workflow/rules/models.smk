@@ -5,7 +5,7 @@
 #       path: path/to/reward_net.pt      # a torch.save'd imitation RewardNet, or a model directory
 #       trust_pickle: true               # required for a .pt (read through the allow-list unpickler)
 #       env: mountain_car                # a maze name (maze4, ...: tabular, heatmaps) or mountain_car (curves)
-#       rollouts: {dataset: path/to/rollouts.npz}   # MountainCar only; default: the configured expert's
+#       rollouts: {dataset: path/to/rollouts.npz}   # or {policy: sb3.zip}; MountainCar only; default: the expert's
 #
 # Targets: results/models/{model}/model (the imported model directory), .../preprocessed/{objective}/ and
 # .../figure.{png,pdf,html} (a heatmap for a maze, reward curves along the expert's rollout for MountainCar);
@@ -42,26 +42,26 @@ rule import_model:
         " 2>&1 | tee {log}"
 
 
-# A model's own trajectory file (.npz; .pkl with rollouts.trust_pickle) as a rollout directory.
-rule model_dataset_rollouts:
+# A model's own rollouts: its trajectory file (.npz; .pkl with rollouts.trust_pickle) converted, or rollouts of
+# its SB3 policy (rollouts.policy, a .zip: the configured mixture with that policy as the expert).
+rule model_rollouts:
     input:
-        lambda wc: MODELS[wc.model]["rollouts"]["dataset"],
+        lambda wc: MODELS[wc.model]["rollouts"].get("dataset") or MODELS[wc.model]["rollouts"]["policy"],
     output:
         rollouts=directory("results/models/{model}/rollouts"),
     params:
-        env=lambda wc: model_env(wc.model)[0],
-        trust=lambda wc: "--trust-pickle" if MODELS[wc.model]["rollouts"].get("trust_pickle", False) else "",
-        code=code_version(*CORE_CODE, "reward_preprocessing/data", "scripts/convert_trajectories.py"),
+        command=model_rollouts_command,
+        code=code_version(*CORE_CODE, "reward_preprocessing/data", "reward_preprocessing/experts",
+                          "scripts/convert_trajectories.py", "scripts/collect_rollouts.py"),
     log:
         "results/logs/models/{model}_rollouts.log",
     conda:
         CONDA_ENV
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=20,
     shell:
-        "python scripts/convert_trajectories.py {input} --env {params.env} {params.trust} --out {output.rollouts}"
-        " 2>&1 | tee {log}"
+        "{params.command} 2>&1 | tee {log}"
 
 
 rule preprocess_model:

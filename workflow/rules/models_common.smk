@@ -24,9 +24,27 @@ def model_targets():
 
 def model_rollouts(wildcards):
     """The rollouts a MountainCar model is preprocessed over: its own dataset, or the configured expert's."""
-    if "dataset" in MODELS[wildcards.model].get("rollouts", {}):
+    own = MODELS[wildcards.model].get("rollouts", {})
+    if "dataset" in own or "policy" in own:
         return f"results/models/{wildcards.model}/rollouts"
     return "results/rollouts/mountain_car"
+
+
+def model_rollouts_command(wildcards, input, output):
+    """convert_trajectories.py for a dataset; collect_rollouts.py with the model's SB3 policy as the expert."""
+    own = MODELS[wildcards.model]["rollouts"]
+    env = model_env(wildcards.model)[0]
+    if "dataset" in own:
+        trust = " --trust-pickle" if own.get("trust_pickle", False) else ""
+        return f"python scripts/convert_trajectories.py {input} --env {env}{trust} --out {output.rollouts}"
+    if not own.get("trust_pickle", False):
+        raise WorkflowError(
+            f"models.{wildcards.model}.rollouts.policy: an SB3 zip holds pickled objects that SB3 unpickles; set "
+            "rollouts.trust_pickle: true only for a file you trust"
+        )
+    return (f"python scripts/collect_rollouts.py --expert {input} --env-id {env} {rollout_sources()}"
+            f" --min-timesteps {config['rollouts']['min_timesteps']} --seed {config['rollouts']['seed']}"
+            f" --out {output.rollouts}")
 
 
 def model_preprocess_inputs(wildcards):
