@@ -106,10 +106,10 @@ def report() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Path]:
     """One valid model directory per class family: tabular, MLP, shaped/preprocessed, imported imitation."""
-    from reward_preprocessing.rewards.potentials import build_potential
     from reward_preprocessing.rewards.ground_truth import maze_reward_net
     from reward_preprocessing.rewards.mlp import MlpRewardNet
     from reward_preprocessing.rewards.mountain_car import mountain_car_reward_net
+    from reward_preprocessing.rewards.potentials import build_potential
     from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
 
     root = tmp_path_factory.mktemp("models")
