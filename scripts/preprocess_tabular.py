@@ -1,33 +1,27 @@
-"""Preprocess a tabular reward model for one interpretability objective.
+"""Preprocess a tabular reward model for each configured interpretability objective.
 
 Example:
-    python scripts/preprocess_tabular.py --model results/reward_models/ground_truth/maze10_goal_dense \
-        --objective sparse_l1 --out results/preprocessed/ground_truth/maze10_goal_dense/sparse_l1
+    python scripts/preprocess_tabular.py --model results/reward_models/learned/maze10_goal_dense \
+        --settings '{"objectives": ["sparse_l1"]}' --out results/preprocessed/learned/maze10_goal_dense
+writes one directory per objective under --out.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 
 from reward_preprocessing.cli import run
-from reward_preprocessing.preprocessing.objectives import OBJECTIVES
-from reward_preprocessing.preprocessing.tabular_run import preprocess_model_dir
-
-log = logging.getLogger("preprocess_tabular")
+from reward_preprocessing.preprocessing.tabular_run import TabularPreprocessSettings, preprocess_objectives
+from reward_preprocessing.settings import add_settings_argument, parse_settings
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_settings_argument(parser, TabularPreprocessSettings)
     parser.add_argument("--model", required=True, help="reward-model directory (model.safetensors + spec.json)")
-    parser.add_argument("--objective", required=True, help=f"one of {', '.join(OBJECTIVES)}")
-    parser.add_argument("--solver", default="auto", help="auto, lp, mm or adam (the reference recipe)")
-    parser.add_argument("--gamma", type=float, default=None, help="discount (default: the model's env)")
-    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--out", required=True, help="directory of the output directories, one per objective")
     args = parser.parse_args(argv)
-    solution = preprocess_model_dir(args.model, args.objective, args.out, args.solver, args.gamma)
-    log.info("%s: %s = %.6g with %s in %.3fs", args.model, args.objective, solution.value, solution.solver,
-             solution.seconds)
+    preprocess_objectives(args.model, parse_settings(TabularPreprocessSettings, args.settings), args.out)
 
 
 if __name__ == "__main__":

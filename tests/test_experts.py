@@ -14,7 +14,7 @@ from reward_preprocessing.envs.mountain_car import ENV_ID
 from reward_preprocessing.errors import ArtifactError, UserError
 from reward_preprocessing.experts.evaluation import evaluate_policy, task_kwargs
 from reward_preprocessing.experts.sb3 import (
-    SB3ExpertConfig,
+    ExpertSettings,
     check_sb3_zip,
     critic_values,
     load_sb3_expert,
@@ -32,9 +32,15 @@ TINY_DQN = {"learning_starts": 50, "buffer_size": 500, "batch_size": 16, "train_
 @pytest.fixture(scope="module")
 def tiny_dqn():
     th.set_num_threads(1)
-    cfg = SB3ExpertConfig(ENV_ID, "dqn", 200, seed=0, hyperparams=TINY_DQN, policy_kwargs={"net_arch": [8]},
-                          scale_observations=True)
-    return train_sb3_expert(cfg, progress=False)[0]
+    cfg = ExpertSettings(
+        algo="dqn",
+        total_timesteps=200,
+        seed=0,
+        hyperparams=TINY_DQN,
+        policy_kwargs={"net_arch": [8]},
+        scale_observations=True,
+    )
+    return train_sb3_expert(ENV_ID, {}, cfg, progress=False)[0]
 
 
 def test_sb3_expert_round_trip_is_byte_identical(tmp_path, tiny_dqn):
@@ -90,9 +96,13 @@ def test_critic_potential_equals_sb3_critic(tiny_dqn):
 
 
 def test_ppo_critic_potential_equals_value_head():
-    cfg = SB3ExpertConfig(ENV_ID, "ppo", 64, hyperparams={"n_steps": 32, "batch_size": 32, "n_epochs": 1},
-                          policy_kwargs={"net_arch": [8]})
-    model, _ = train_sb3_expert(cfg, progress=False)
+    cfg = ExpertSettings(
+        algo="ppo",
+        total_timesteps=64,
+        hyperparams={"n_steps": 32, "batch_size": 32, "n_epochs": 1},
+        policy_kwargs={"net_arch": [8]},
+    )
+    model, _ = train_sb3_expert(ENV_ID, {}, cfg, progress=False)
     obs = np.random.default_rng(2).uniform([-1.2, -0.07], [0.6, 0.07], size=(30, 2)).astype(np.float32)
     with th.no_grad():
         ours = critic_potential(model)(th.as_tensor(obs)).numpy()
@@ -100,9 +110,15 @@ def test_ppo_critic_potential_equals_value_head():
 
 
 def test_keep_best_checkpoint_restores_the_best_weights():
-    cfg = SB3ExpertConfig(ENV_ID, "dqn", 300, hyperparams=TINY_DQN, policy_kwargs={"net_arch": [8]},
-                          select_every=100, select_episodes=1)
-    model, checkpoints = train_sb3_expert(cfg, progress=False)
+    cfg = ExpertSettings(
+        algo="dqn",
+        total_timesteps=300,
+        hyperparams=TINY_DQN,
+        policy_kwargs={"net_arch": [8]},
+        select_every=100,
+        select_episodes=1,
+    )
+    model, checkpoints = train_sb3_expert(ENV_ID, {}, cfg, progress=False)
     assert [c["timesteps"] for c in checkpoints] == [100, 200, 300]
     best = max(checkpoints[::-1], key=lambda c: (c["success_rate"], c["return_mean"]))
     again = evaluate_policy(model, ENV_ID, {}, 1, cfg.select_seed, progress=False).metrics()
@@ -111,9 +127,11 @@ def test_keep_best_checkpoint_restores_the_best_weights():
 
 def test_bad_sb3_config_is_a_user_error():
     with pytest.raises(UserError, match="unknown algorithm"):
-        SB3ExpertConfig(ENV_ID, "sac", 10)
+        ExpertSettings(algo="sac", total_timesteps=10)
     with pytest.raises(UserError, match="invalid hyperparameters for dqn"):
-        train_sb3_expert(SB3ExpertConfig(ENV_ID, "dqn", 10, hyperparams={"n_epochs": 3}), progress=False)
+        train_sb3_expert(
+            ENV_ID, {}, ExpertSettings(algo="dqn", total_timesteps=10, hyperparams={"n_epochs": 3}), progress=False
+        )
 
 
 @pytest.mark.parametrize(("maze", "reward"), [("EmptyMaze4", "goal"), ("KeyMaze6", "goal"), ("EmptyMaze10", "path")])
@@ -130,8 +148,9 @@ def test_value_iteration_expert_solves_the_maze(tmp_path, maze, reward):
 
 def test_shaping_does_not_change_the_maze_expert():
     ids = {s: optimal_maze_policy(maze_env_id("EmptyMaze10"), {"shaping": s}, 0.99) for s in ("unshaped", "dense")}
-    model_returns = [evaluate_policy(p, maze_env_id("EmptyMaze10"), {}, 10, 0, progress=False).returns
-                     for p in ids.values()]
+    model_returns = [
+        evaluate_policy(p, maze_env_id("EmptyMaze10"), {}, 10, 0, progress=False).returns for p in ids.values()
+    ]
     assert model_returns[0] == model_returns[1]
 
 

@@ -18,19 +18,20 @@ TARGETS = ["results/curves/mountain_car.png", "results/curves/mountain_car_learn
 
 def tiny_mountain_car_config() -> dict:
     full = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())
-    experts, rollouts, mc = (copy.deepcopy(full[k]) for k in ("experts", "rollouts", "mountain_car"))
+    experts, mc = copy.deepcopy(full["experts"]), copy.deepcopy(full["envs"]["mountain_car"])
     experts.update(eval_episodes=2)
-    experts["mountain_car"].update(
+    mc["expert"].update(
         total_timesteps=300, policy_kwargs={"net_arch": [8]},
-        hyperparams={**experts["mountain_car"]["hyperparams"], "learning_starts": 50, "buffer_size": 500,
+        hyperparams={**mc["expert"]["hyperparams"], "learning_starts": 50, "buffer_size": 500,
                      "batch_size": 16, "train_freq": 4, "gradient_steps": 1},
     )
-    rollouts.update(min_timesteps=400, curve_timesteps=200)
-    mc.update(hidden_sizes=[8])
-    mc["fit"].update(max_epochs=1)
-    mc["supervised"].update(epochs=1, hidden_sizes=[8])
+    mc["rollouts"].update(min_timesteps=400, curve_timesteps=200)
+    mc["preprocess"].update(hidden_sizes=[8])
+    mc["preprocess"]["fit"].update(max_epochs=1)
+    mc["reward_model"].update(epochs=1, hidden_sizes=[8])
+    mc["shapings"] = ["unshaped", "dense"]
     return {**TINY_CONFIG, "shapings": ["unshaped", "dense"], "objectives": ["sparse_l1", "smooth_l1"],
-            "experts": experts, "rollouts": rollouts, "mountain_car": mc}
+            "experts": experts, "envs": {"mountain_car": mc}}
 
 
 def test_dry_run_plans_the_mountain_car_branch(tmp_path):
@@ -39,29 +40,35 @@ def test_dry_run_plans_the_mountain_car_branch(tmp_path):
     proc = snakemake(REPO_ROOT, "-n", "--forceall", *TARGETS, "--configfile", str(path))
     table = (proc.stdout + proc.stderr).split("Job stats:")[1]
     jobs = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
-    assert jobs == {"train_expert": 1, "collect_rollouts": 1, "curve_rollouts": 1, "mountain_car_ground_truth": 2,
-                    "mountain_car_supervised": 2, "preprocess_neural": 2 * 2 * 2, "reward_curves": 2,
-                    "expert_video": 1, "plotly_js": 1, "total": 19}
+    # One preprocessing job per model writes every objective.
+    assert jobs == {"train_expert": 1, "collect_rollouts": 1, "curve_rollouts": 1, "env_ground_truth": 2,
+                    "env_reward_model": 2, "preprocess_neural": 2 * 2, "reward_curves": 2,
+                    "expert_video": 1, "plotly_js": 1, "total": 15}
 
 
 def _zero_weights(c):
-    c["rollouts"]["sources"] = [{"policy": "random", "weight": 0}]
+    c["envs"]["mountain_car"]["rollouts"]["sources"] = [{"policy": "random", "weight": 0}]
 
 
 def _cubic_potential(c):
-    c["mountain_car"]["potential"] = "cubic"
+    c["envs"]["mountain_car"]["preprocess"]["potential"] = "cubic"
 
 
 def _sac_expert(c):
-    c["experts"]["mountain_car"]["algo"] = "sac"
+    c["envs"]["mountain_car"]["expert"]["algo"] = "sac"
+
+
+def _typo_in_settings(c):
+    c["envs"]["mountain_car"]["reward_model"]["epoch"] = 3
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (_zero_weights, "invalid config at rollouts.sources"),
-        (_cubic_potential, "invalid config at mountain_car.potential"),
-        (_sac_expert, "invalid config at experts.mountain_car.algo"),
+        (_zero_weights, "invalid config at envs.mountain_car.rollouts.sources"),
+        (_cubic_potential, "invalid config at envs.mountain_car.preprocess.potential"),
+        (_sac_expert, "invalid config at envs.mountain_car.expert.algo"),
+        (_typo_in_settings, "invalid config at envs.mountain_car.reward_model"),
     ],
 )
 def test_bad_mountain_car_config_stops_before_any_job(tmp_path, change, message):

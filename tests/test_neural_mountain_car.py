@@ -13,9 +13,14 @@ from reward_preprocessing.data.transitions import TransitionBatch
 from reward_preprocessing.envs.maze import env_id as maze_env_id
 from reward_preprocessing.envs.mountain_car import ENV_ID
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.experts.sb3 import SB3ExpertConfig, train_sb3_expert
+from reward_preprocessing.experts.sb3 import ExpertSettings, train_sb3_expert
 from reward_preprocessing.experts.store import save_expert
-from reward_preprocessing.preprocessing.neural_run import FitSettings, make_potential, preprocess_neural_model_dir
+from reward_preprocessing.preprocessing.neural_run import (
+    FitSettings,
+    NeuralPreprocessSettings,
+    make_potential,
+    preprocess_neural_model_dir,
+)
 from reward_preprocessing.preprocessing.objectives import objective_value
 from reward_preprocessing.rewards.io import load_reward_net, save_reward_net
 from reward_preprocessing.rewards.mountain_car import mountain_car_reward_net
@@ -42,8 +47,9 @@ def workdir(tmp_path_factory):
 def test_potential_lowers_the_objective(workdir, objective, potential, factor):
     fit = FitSettings(batch_size=100, lr=2e-2, max_epochs=30, patience=5, seed=0)
     out = workdir / f"pp_{objective}_{potential}"
-    result = preprocess_neural_model_dir(workdir / "dense", workdir / "rollouts", objective, out, potential,
-                                         0.99, [32, 32], fit, progress=False)
+    result = preprocess_neural_model_dir(workdir / "dense", workdir / "rollouts", objective, out,
+                                         NeuralPreprocessSettings(potential=potential, hidden_sizes=[32, 32], fit=fit),
+                                         progress=False)
     assert result.value_after < factor * result.value_before
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["value"] == pytest.approx(result.value_after) and metrics["potential"] == potential
@@ -62,20 +68,24 @@ def test_dense_shaping_is_undone_by_sparsity(workdir):
     """The sparse optimum of -1 per step + dense shaping is ~0 everywhere: the potential absorbs both."""
     fit = FitSettings(batch_size=100, lr=1e-2, max_epochs=20, patience=5, seed=0)
     result = preprocess_neural_model_dir(workdir / "dense", workdir / "rollouts", "sparse_l1", workdir / "undo",
-                                         "mlp_box", 0.99, [32, 32], fit, progress=False)
+                                         NeuralPreprocessSettings(potential="mlp_box", hidden_sizes=[32, 32], fit=fit),
+                                         progress=False)
     assert result.value_before > 0.5 and result.value_after < 0.05
 
 
 def test_critic_potential_fixed_and_initial(workdir):
     th.set_num_threads(1)
-    cfg = SB3ExpertConfig(ENV_ID, "dqn", 200, hyperparams={"learning_starts": 50, "buffer_size": 500,
+    cfg = ExpertSettings(algo="dqn", total_timesteps=200, hyperparams={"learning_starts": 50, "buffer_size": 500,
                                                            "batch_size": 16}, policy_kwargs={"net_arch": [8]})
-    save_expert(workdir / "expert", train_sb3_expert(cfg, progress=False)[0], ENV_ID, {}, {"algo": "dqn"}, {})
+    model = train_sb3_expert(ENV_ID, {}, cfg, progress=False)[0]
+    save_expert(workdir / "expert", model, ENV_ID, {}, {"algo": "dqn"}, {})
     fit = FitSettings(batch_size=100, lr=1e-2, max_epochs=3, seed=0)
     fixed = preprocess_neural_model_dir(workdir / "dense", workdir / "rollouts", "sparse_l1", workdir / "cf",
-                                        "critic_fixed", 0.99, None, fit, str(workdir / "expert"), progress=False)
+                                        NeuralPreprocessSettings(potential="critic_fixed", fit=fit),
+                                        str(workdir / "expert"), progress=False)
     initial = preprocess_neural_model_dir(workdir / "dense", workdir / "rollouts", "sparse_l1", workdir / "ci",
-                                          "critic", 0.99, None, fit, str(workdir / "expert"), progress=False)
+                                          NeuralPreprocessSettings(potential="critic", fit=fit),
+                                          str(workdir / "expert"), progress=False)
     assert fixed.value_after <= fixed.value_initial and initial.value_after <= initial.value_initial
     fixed_net, initial_net = load_reward_net(workdir / "cf"), load_reward_net(workdir / "ci")
     assert fixed_net.potential_spec["kind"] == "critic" == initial_net.potential_spec["kind"]
@@ -90,8 +100,8 @@ def test_potential_needs_what_it_names(workdir):
     with pytest.raises(UserError, match="rollouts were recorded in"):
         bad = workdir / "maze_rollouts"
         save_rollouts(bad, load_rollouts(workdir / "rollouts")[:1], maze_env_id("EmptyMaze4"), {})
-        preprocess_neural_model_dir(workdir / "dense", bad, "sparse_l1", workdir / "never", "linear",
-                                    progress=False)
+        preprocess_neural_model_dir(workdir / "dense", bad, "sparse_l1", workdir / "never",
+                                    NeuralPreprocessSettings(potential="linear"), progress=False)
     assert not (workdir / "never").exists()
 
 

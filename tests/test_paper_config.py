@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import jsonschema
 import yaml
 
 from tests.workflow_helpers import REPO_ROOT
-from tests.workflow_runs import planned_jobs, snakemake
+from tests.workflow_runs import planned_jobs, planned_outputs, snakemake
 
 SCHEMA = yaml.safe_load((REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
 PAPER = yaml.safe_load((REPO_ROOT / "config" / "paper.yaml").read_text())
@@ -24,9 +26,10 @@ def test_paper_config_spans_every_maze_reward_shaping_objective_and_mode():
 
 
 def test_paper_grid_dry_run_plans_without_error():
-    proc = snakemake(REPO_ROOT, "-n", "--forceall", "--quiet", "rules", "--configfile", "config/paper.yaml")
-    jobs = planned_jobs(proc.stdout + proc.stderr)
-    assert jobs["ground_truth_reward"] == 4 * 2 * 4
-    assert jobs["preprocess_tabular"] >= 4 * 2 * 4 * 4
-    assert jobs["heatmap_grid"] == 4 * 2 * 3
-    assert jobs["heatmap_main"] == 4
+    proc = snakemake(REPO_ROOT, "-n", "--forceall", "--configfile", "config/paper.yaml")
+    out = proc.stdout + proc.stderr
+    jobs = planned_jobs(out)
+    assert jobs["maze_ground_truth"] == 4 and jobs["maze_heatmaps"] == 4
+    outputs = planned_outputs(out)
+    assert len({f for f in outputs if re.match(r"results/preprocessed/ground_truth/\w*maze\d+_", f)}) == 4 * 2 * 4 * 4
+    assert len({f for f in outputs if re.match(r"results/heatmaps/\w+_(goal|path)_\w+\.png$", f)}) == 4 * 2 * 3

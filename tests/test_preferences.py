@@ -135,13 +135,19 @@ def test_script_reports_bad_input_in_one_line(tmp_path, capsys):
     from scripts.train_preferences import main
 
     with pytest.raises(SystemExit) as exit_:
-        run(main, ["--maze", "maze7", "--reward", "goal", "--out", str(tmp_path / "m")])
+        run(main, ["--settings", '{"maze": "maze7", "reward": "goal"}', "--out", str(tmp_path / "m")])
     assert exit_.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: unknown maze 'maze7'")
     with pytest.raises(SystemExit) as exit_:
-        run(main, ["--maze", "maze4", "--reward", "goal", "--comparisons", "0", "--out", str(tmp_path / "m")])
+        run(main, ["--settings", '{"maze": "maze4", "reward": "goal", "overrides": {"comparisons": 0}}',
+                   "--out", str(tmp_path / "m")])
     assert exit_.value.code == 2
     assert not (tmp_path / "m").exists()
+    with pytest.raises(SystemExit) as exit_:  # a misspelt override is an error, not a silent default
+        run(main, ["--settings", '{"maze": "maze4", "reward": "goal", "overrides": {"comparison": 10}}',
+                   "--out", str(tmp_path / "m")])
+    assert exit_.value.code == 2
+    assert "unknown setting(s) comparison" in capsys.readouterr().err
 
 
 def test_config_schema_offers_every_setting_as_an_override():
@@ -177,7 +183,7 @@ def test_exploratory_episodes_replay_exactly_in_the_gymnasium_env(maze):
     trajectories = generator.sample(100)
     assert sum(len(t) for t in trajectories) >= 100
     for traj in trajectories:
-        assert len(traj) == env.layout.time_limit and traj.terminal
+        assert len(traj) == env.layout.time_limit and not traj.terminal  # ended by the time limit
         assert env.tabular_model().initial[traj.obs[0]] > 0
         env._state = int(traj.obs[0])
         for t, action in enumerate(traj.acts):

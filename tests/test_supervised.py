@@ -15,7 +15,7 @@ from reward_preprocessing.errors import UserError
 from reward_preprocessing.rewards.io import load_reward_net, save_reward_net
 from reward_preprocessing.rewards.mlp import MlpRewardNet
 from reward_preprocessing.rewards.mountain_car import mountain_car_reward_net
-from reward_preprocessing.training.supervised import SupervisedConfig, split_by_trajectory, train_supervised
+from reward_preprocessing.training.supervised import RewardModelSettings, split_by_trajectory, train_supervised
 
 
 @given(st.lists(st.integers(1, 30), min_size=2, max_size=15), st.floats(0.05, 0.95), st.integers(0, 100))
@@ -42,7 +42,7 @@ def test_mlp_learns_dense_shaped_reward(tmp_path, random_transitions):
     target, kwargs = mountain_car_reward_net("dense")
     th.manual_seed(0)
     net = MlpRewardNet(target.observation_space, target.action_space, hid_sizes=[32, 32])
-    cfg = SupervisedConfig(epochs=30, batch_size=64, lr=3e-3, test_fraction=0.3, seed=0)
+    cfg = RewardModelSettings(epochs=30, batch_size=64, lr=3e-3, test_fraction=0.3, seed=0)
     result = train_supervised(net, random_transitions, random_transitions.rewards(target), cfg, progress=False)
     m = result.metrics
     assert m["split"] == "by_trajectory" and m["test_trajectories"] == 3 and m["train_trajectories"] == 7
@@ -58,9 +58,9 @@ def test_bad_targets_and_settings(random_transitions):
     target, _ = mountain_car_reward_net("unshaped")
     net = MlpRewardNet(target.observation_space, target.action_space)
     with pytest.raises(UserError, match="targets for"):
-        train_supervised(net, random_transitions, np.zeros(3), SupervisedConfig(), progress=False)
+        train_supervised(net, random_transitions, np.zeros(3), RewardModelSettings(), progress=False)
     with pytest.raises(UserError, match="NaN"):
-        train_supervised(net, random_transitions, np.full(len(random_transitions), np.nan), SupervisedConfig(),
+        train_supervised(net, random_transitions, np.full(len(random_transitions), np.nan), RewardModelSettings(),
                          progress=False)
     with pytest.raises(UserError, match="test_fraction"):
-        SupervisedConfig(test_fraction=1.0)
+        RewardModelSettings(test_fraction=1.0)

@@ -22,7 +22,7 @@ def test_every_cached_rule_keys_on_its_wildcards(monkeypatch):
     """Snakemake leaves wildcards out of the cache hash; a rule without `cache_key` would mix up its jobs."""
     rules = workflow_rules(REPO_ROOT, monkeypatch)
     cached = {name: rule for name, rule in rules.items() if rule.cache and rule.cache.output}
-    assert {"ground_truth_reward", "preprocess_tabular", "heatmap_grid"} <= set(cached)
+    assert {"maze_ground_truth", "preprocess_tabular", "maze_heatmaps", "preprocess_neural"} <= set(cached)
     # (Params is a list of values with names on the side: look the name up among the names.)
     missing = [n for n, rule in cached.items() if rule.wildcard_names and "cache_key" not in set(rule.params.keys())]
     assert not missing, f"cached rules without `cache_key=cache_key` in params: {missing}"
@@ -39,7 +39,7 @@ def test_deleted_results_come_back_from_the_cache_unchanged(tmp_path, tmp_path_f
     # The first run computed every job and stored each output in the (empty) cache.
     stored = set(re.findall(r"Moving output file (\S+) to cache\.", baseline.output))
     assert stored == CACHED_OUTPUTS
-    assert "resource usage: script=preprocess_tabular.py" in baseline.output
+    assert "resource usage: script=maze_ground_truth.py" in baseline.output
     work = clone(baseline, tmp_path / "work")
     before = content_digests(work / "results")
     # Jobs that differ only in a wildcard got their own entries, not one shared one.

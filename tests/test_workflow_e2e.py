@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from tests.workflow_helpers import REPO_ROOT, TINY_CONFIG, copy_workflow, snakemake
+from tests.workflow_runs import planned_outputs
 
 
 def planned_jobs(output: str) -> dict[str, int]:
@@ -17,13 +18,18 @@ def planned_jobs(output: str) -> dict[str, int]:
 
 
 def test_dry_run_plans_whole_grid():
-    """4 mazes x 2 rewards x 4 shapings x 4 objectives, and 3 heatmap modes."""
-    proc = snakemake(REPO_ROOT, "-n", "--forceall", "--quiet", "rules", "all")
-    jobs = planned_jobs(proc.stdout + proc.stderr)
-    assert jobs["ground_truth_reward"] == 4 * 2 * 4
-    assert jobs["preprocess_tabular"] >= 4 * 2 * 4 * 4
-    assert jobs["heatmap_grid"] == 4 * 2 * 3
-    assert jobs["heatmap_main"] == 4
+    """4 mazes x 2 rewards x 4 shapings x 4 objectives, and 3 heatmap modes: one model job and one figure job
+    per maze, every model and preprocessed directory still an output of its own."""
+    proc = snakemake(REPO_ROOT, "-n", "--forceall", "all")
+    out = proc.stdout + proc.stderr
+    jobs = planned_jobs(out)
+    assert jobs["maze_ground_truth"] == 4
+    assert jobs["maze_heatmaps"] == 4
+    outputs = planned_outputs(out)
+    assert len({f for f in outputs if re.match(r"results/reward_models/ground_truth/\w*maze\d+_", f)}) == 4 * 2 * 4
+    assert len({f for f in outputs if re.match(r"results/preprocessed/ground_truth/\w*maze\d+_", f)}) == 4 * 2 * 4 * 4
+    assert len({f for f in outputs if re.match(r"results/heatmaps/\w+_(goal|path)_\w+\.png$", f)}) == 4 * 2 * 3
+    assert len({f for f in outputs if re.match(r"results/heatmaps/[a-z0-9]+\.png$", f)}) == 4
 
 
 def test_lint_is_clean():
@@ -85,10 +91,10 @@ def test_tiny_end_to_end_run(tmp_path):
 @pytest.mark.slow
 def test_failed_job_leaves_no_partial_output(tmp_path):
     work = copy_workflow(tmp_path, TINY_CONFIG)
-    snakemake(work, "results/reward_models/ground_truth/maze4_goal_dense")
-    model = work / "results" / "reward_models" / "ground_truth" / "maze4_goal_dense"
+    snakemake(work, "results/reward_models/learned/maze4_goal_dense")
+    model = work / "results" / "reward_models" / "learned" / "maze4_goal_dense"
     (model / "model.safetensors").write_bytes(b"corrupt")
-    target = "results/preprocessed/ground_truth/maze4_goal_dense/sparse_l1"
+    target = "results/preprocessed/learned/maze4_goal_dense/sparse_l1"
     proc = snakemake(work, target, check=False)
     assert proc.returncode != 0
     assert "model.safetensors: corrupt safetensors file" in proc.stdout + proc.stderr

@@ -11,8 +11,10 @@ import yaml
 
 from tests.workflow_runs import TINY_TARGETS, baseline_run, clone, planned_jobs, snakemake
 
-# Downstream of every preprocessed model: the heatmap grid and the main figure copied from it.
-FIGURES = {"heatmap_grid": 1, "heatmap_main": 1}
+# Downstream of every preprocessed model: the one job drawing the maze's figures.
+FIGURES = {"maze_heatmaps": 1}
+# The one job writing the maze's ground-truth models and their preprocessed directories.
+MODELS = {"maze_ground_truth": 1}
 
 pytestmark = pytest.mark.slow
 
@@ -26,11 +28,11 @@ def dry_run(work: Path) -> dict[str, int]:
     ("change", "expected"),
     [
         # Solver: a param of preprocessing only.
-        ({"preprocessing": {"solver": "lp"}}, {"preprocess_tabular": 4, **FIGURES}),
+        ({"preprocessing": {"solver": "lp"}}, {**MODELS, **FIGURES}),
         # Discount: a param of the ground-truth models (shaping) and of preprocessing.
-        ({"gamma": 0.9}, {"ground_truth_reward": 2, "preprocess_tabular": 4, **FIGURES}),
-        # One more shaping: only its own new jobs, plus the grid whose rows (params and inputs) changed.
-        ({"shapings": ["unshaped", "dense", "random"]}, {"ground_truth_reward": 1, "preprocess_tabular": 2, **FIGURES}),
+        ({"gamma": 0.9}, {**MODELS, **FIGURES}),
+        # One more shaping: the maze's batch (its outputs changed) and the grid whose rows changed.
+        ({"shapings": ["unshaped", "dense", "random"]}, {**MODELS, **FIGURES}),
     ],
 )
 def test_config_change_reruns_exactly_the_affected_jobs(tmp_path, tmp_path_factory, change, expected):
@@ -44,14 +46,14 @@ def test_config_change_reruns_exactly_the_affected_jobs(tmp_path, tmp_path_facto
 @pytest.mark.parametrize(
     ("module", "expected"),
     [
-        # Library code behind preprocess_tabular (its `code` param hashes reward_preprocessing/preprocessing).
-        ("reward_preprocessing/preprocessing/objectives.py", {"preprocess_tabular": 4, **FIGURES}),
-        # Plotting code: only the figures.
-        ("reward_preprocessing/plotting/heatmaps.py", FIGURES),
+        # Library code the models' script imports (through preprocessing/tabular_run.py), and the figures after.
+        ("reward_preprocessing/preprocessing/objectives.py", {**MODELS, **FIGURES}),
+        # Plotting code: only the figures and plotly_js, whose script imports it too.
+        ("reward_preprocessing/plotting/heatmaps.py", {**FIGURES, "plotly_js": 1}),
         # A script: its rule and everything downstream.
-        ("scripts/make_ground_truth.py", {"ground_truth_reward": 2, "preprocess_tabular": 4, **FIGURES}),
-        # Code every rule imports (CORE_CODE), but not plotly_js, which does not.
-        ("reward_preprocessing/rewards/io.py", {"ground_truth_reward": 2, "preprocess_tabular": 4, **FIGURES}),
+        ("scripts/maze_ground_truth.py", {**MODELS, **FIGURES}),
+        # The settings module: every rule whose script parses a settings document, but not plotly_js.
+        ("reward_preprocessing/settings.py", {**MODELS, **FIGURES}),
     ],
 )
 def test_code_change_reruns_its_rules_and_their_descendants(tmp_path, tmp_path_factory, module, expected):

@@ -58,6 +58,11 @@ def planned_jobs(output: str) -> dict[str, int]:
     return jobs
 
 
+def planned_outputs(output: str) -> set[str]:
+    """Every output file of the jobs in a dry run's (not --quiet) output."""
+    return {f for line in re.findall(r"^    output: (.*)$", output, re.M) for f in line.split(", ")}
+
+
 def content_digests(results: Path) -> dict[str, str]:
     """sha256 of every file under `results` (through the cache's symlinks), except logs and Snakemake's stamps."""
     digests = {}

@@ -17,7 +17,7 @@ import dataclasses
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
 from reward_preprocessing.artifacts import atomic_dir, dumps_json, read_json
+from reward_preprocessing.data.transitions import honest_terminal
 from reward_preprocessing.envs.policy import Policy
 from reward_preprocessing.errors import ArtifactError, UserError
 
@@ -45,17 +46,37 @@ class RolloutSource:
     weight: float = 1.0
     random_prob: float = 0.0
 
-    @classmethod
-    def parse(cls, text: str) -> RolloutSource:
-        """Parse ``policy[:weight[:random_prob]]``, e.g. ``expert:3:0.1`` or ``random:1``."""
-        parts = text.split(":")
-        if len(parts) > 3 or not parts[0]:
-            raise UserError(f"bad rollout source {text!r}; expected policy[:weight[:random_prob]]")
-        try:
-            values = [float(p) for p in parts[1:]]
-        except ValueError as e:
-            raise UserError(f"bad rollout source {text!r}: weight and random_prob must be numbers") from e
-        return cls(parts[0], *values)
+
+def _default_sources() -> list[RolloutSource]:
+    return [RolloutSource(policy="expert", weight=1.0, random_prob=0.1), RolloutSource(policy="random", weight=1.0)]
+
+
+@dataclass
+class RolloutSettings:
+    """The rollouts of one env (config: ``envs.<env>.rollouts``).
+
+    Attributes:
+        min_timesteps: at least this many timesteps, in whole episodes, split between the sources by weight.
+        sources: the mixture (default: the expert with 10% random actions and a random policy, half each).
+        curve_timesteps: length of the expert-only rollout along which reward curves are drawn; it is
+            seeded with ``seed + 1``.
+    """
+
+    min_timesteps: int = 10_000
+    seed: int = 0
+    sources: list[RolloutSource] = field(default_factory=_default_sources)
+    curve_timesteps: int = 1000
+    n_envs: int = 1
+
+    def __post_init__(self) -> None:
+        check_sources(self.sources)
+        if self.min_timesteps < 1 or self.curve_timesteps < 1 or self.n_envs < 1:
+            raise UserError("min_timesteps, curve_timesteps and n_envs must be positive")
+
+    def curve(self) -> RolloutSettings:
+        """The settings of the curve rollout: the expert alone for curve_timesteps steps, seed + 1."""
+        return dataclasses.replace(self, min_timesteps=self.curve_timesteps, seed=self.seed + 1,
+                                   sources=[RolloutSource()])
 
 
 def check_sources(sources: Sequence[RolloutSource]) -> list[float]:
@@ -120,7 +141,7 @@ def collect_rollouts(
         steps = math.ceil(min_timesteps * weight)
         trajs = rollout.generate_trajectories(get_actions, venv, rollout.make_min_timesteps(steps), rng)
         venv.close()
-        trajectories += [dataclasses.replace(t, infos=None) for t in trajs]
+        trajectories += [dataclasses.replace(honest_terminal(t), infos=None) for t in trajs]
     return trajectories
 
 

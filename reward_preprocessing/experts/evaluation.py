@@ -1,10 +1,8 @@
 """Evaluate a policy: return and success rate over seeded episodes.
 
-Success means the task was solved at some point of the episode: the car
-reached the flag (MountainCar), the agent stood on the goal, holding the key
-in KeyMazes (goal reward), or on the diagonal path (path reward). Shaping never
-changes the dynamics, so experts are evaluated on the unshaped task, where the
-return has its usual meaning (MountainCar: minus the steps to the flag).
+Success means the task was solved at some point of the episode, by the criterion of the env's `EnvSpec`
+(`reward_preprocessing.envs.spec`). Shaping never changes the dynamics, so experts are evaluated on the
+unshaped task, where the return has its usual meaning.
 """
 
 from __future__ import annotations
@@ -17,29 +15,20 @@ import numpy as np
 from tqdm import tqdm
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
-from reward_preprocessing.envs.maze import MazeEnv
-from reward_preprocessing.envs.mountain_car import ShapedMountainCarEnv
 from reward_preprocessing.envs.policy import Policy
+from reward_preprocessing.envs.spec import env_spec
 from reward_preprocessing.errors import UserError
 
 
 def task_solved(env: gym.Env) -> bool:
-    """Whether the (unwrapped) env is in a state that solves its task."""
-    env = env.unwrapped
-    if isinstance(env, ShapedMountainCarEnv):
-        return env.absorbed
-    if isinstance(env, MazeEnv):
-        model = env.tabular_model()
-        row, col = (int(v) for v in model.cells[env._state])
-        if env.reward_name == "path":  # the path reward only asks to be on the path (cells (i, i), (i, i + 1))
-            return col in (row, row + 1)
-        on_goal = (row, col) == tuple(env.layout.goal)
-        return bool(on_goal and (env.layout.key is None or model.has_key[env._state]))
-    raise UserError(f"no success criterion for env {type(env).__name__}")
+    """Whether the env is in a state that solves its task (the criterion of its `EnvSpec`)."""
+    return env_spec(env.spec.id).solved(env.unwrapped)
 
 
-def task_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+def task_kwargs(env_kwargs: dict[str, Any], env_id: str | None = None) -> dict[str, Any]:
     """The task an expert is judged on: its env without shaping (which leaves the dynamics unchanged)."""
+    if env_id is not None:
+        return env_spec(env_id).task_kwargs(env_kwargs)
     return {**env_kwargs, "shaping": "unshaped"} if "shaping" in env_kwargs else dict(env_kwargs)
 
 
@@ -75,7 +64,7 @@ def evaluate_policy(
     """Run `episodes` episodes, episode i reset with seed ``seed + i``, on the unshaped task."""
     if episodes <= 0:
         raise UserError(f"episodes must be positive, got {episodes}")
-    kwargs = task_kwargs(env_kwargs)
+    kwargs = task_kwargs(env_kwargs, env_id)
     env = gym.make(env_id, **kwargs)
     result = EvaluationResult([], [], [], [], kwargs)
     for i in tqdm(range(episodes), desc="evaluate", disable=not progress, mininterval=5.0):

@@ -23,32 +23,38 @@ from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from tqdm import tqdm
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
 from reward_preprocessing.artifacts import atomic_path
+from reward_preprocessing.devices import Device, resolve_device
+from reward_preprocessing.envs.spec import env_spec
 from reward_preprocessing.errors import ArtifactError, UserError
 from reward_preprocessing.experts.evaluation import evaluate_policy
 from reward_preprocessing.experts.features import BoxScaler
 
 log = logging.getLogger(__name__)
 
+# Algorithms and features extractors by the names the config uses; a new one is one more entry.
 ALGOS: dict[str, type[BaseAlgorithm]] = {"dqn": DQN, "ppo": PPO, "a2c": A2C}
+EXTRACTORS: dict[str, type[BaseFeaturesExtractor]] = {"box": BoxScaler}
 # Attributes SB3 would save that hold wall-clock times or episode logs (they vary between identical runs).
 _NONDETERMINISTIC = ["ep_info_buffer", "ep_success_buffer", "start_time", "_logger", "_custom_logger"]
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 @dataclass
-class SB3ExpertConfig:
-    """Everything that determines a trained expert."""
+class ExpertSettings:
+    """Everything that determines a trained SB3 expert (config: ``envs.<env>.expert`` plus ``experts``)."""
 
-    env_id: str
-    algo: str
-    total_timesteps: int
+    algo: str = "dqn"
+    total_timesteps: int = 120_000
     seed: int = 0
     n_envs: int = 1
+    # Options of the env the expert trains in, on top of the env entry's own kwargs.
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    # Constructor arguments of the SB3 algorithm (e.g. rl-zoo's hyperparameters; config/config.yaml).
     hyperparams: dict[str, Any] = field(default_factory=dict)
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     scale_observations: bool = False  # rescale Box observations to [-1, 1] (`BoxScaler`)
@@ -57,14 +63,24 @@ class SB3ExpertConfig:
     select_every: int = 0
     select_episodes: int = 10
     select_seed: int = 20_000
+    # The final evaluation on the unshaped task: episode i is reset with seed eval_seed + i.
+    eval_episodes: int = 50
+    eval_seed: int = 10_000
+    device: Device = "auto"
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
             raise UserError(f"unknown algorithm {self.algo!r}; choose one of: {', '.join(ALGOS)}")
         if self.total_timesteps <= 0 or self.n_envs <= 0:
             raise UserError("total_timesteps and n_envs must be positive")
-        if self.select_every < 0 or self.select_episodes < 1:
-            raise UserError("select_every must be >= 0 and select_episodes >= 1")
+        if self.select_every < 0 or self.select_episodes < 1 or self.eval_episodes < 1:
+            raise UserError("select_every must be >= 0, select_episodes and eval_episodes >= 1")
+
+    def info(self) -> dict[str, Any]:
+        """What expert.json records about how the expert was made (deterministic; no device)."""
+        keys = ("algo", "seed", "total_timesteps", "n_envs", "hyperparams", "policy_kwargs", "scale_observations",
+                "select_every", "select_episodes")
+        return {k: getattr(self, k) for k in keys}
 
 
 class _ProgressBar(BaseCallback):
@@ -89,9 +105,9 @@ class _KeepBest(BaseCallback):
     checkpoint (by success rate, then return; later wins ties) makes the expert reliable.
     """
 
-    def __init__(self, cfg: SB3ExpertConfig) -> None:
+    def __init__(self, env_id: str, env_kwargs: dict[str, Any], cfg: ExpertSettings) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.env_id, self.env_kwargs, self.cfg = env_id, env_kwargs, cfg
         self.checkpoints: list[dict[str, Any]] = []
         self.best_key: tuple[float, float] | None = None
         self.best_state: dict[str, th.Tensor] | None = None
@@ -99,7 +115,7 @@ class _KeepBest(BaseCallback):
 
     def _evaluate(self) -> None:
         cfg = self.cfg
-        result = evaluate_policy(self.model, cfg.env_id, cfg.env_kwargs, cfg.select_episodes, cfg.select_seed,
+        result = evaluate_policy(self.model, self.env_id, self.env_kwargs, cfg.select_episodes, cfg.select_seed,
                                  progress=False)
         metrics = result.metrics()
         key = (metrics["success_rate"], metrics["eval_return_mean"])
@@ -121,27 +137,36 @@ class _KeepBest(BaseCallback):
         self.model.policy.load_state_dict(self.best_state)
 
 
-def train_sb3_expert(cfg: SB3ExpertConfig, progress: bool = True) -> tuple[BaseAlgorithm, list[dict[str, Any]]]:
-    """Train an SB3 agent on `cfg.env_id` (seeded: same config, same weights).
+def train_sb3_expert(
+    env_id: str, env_kwargs: dict[str, Any], cfg: ExpertSettings, progress: bool = True
+) -> tuple[BaseAlgorithm, list[dict[str, Any]]]:
+    """Train an SB3 agent on `env_id` (seeded: same settings, same weights) on `cfg.device`.
 
-    Returns the model and its checkpoint evaluations (empty unless `cfg.select_every`).
+    The policy class and features extractor come from the env's `EnvSpec`. Returns the model and its
+    checkpoint evaluations (empty unless `cfg.select_every`).
     """
+    device = resolve_device(cfg.device)
+    spec = env_spec(env_id)
     th.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
-    venv = make_vec_env(cfg.env_id, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=cfg.env_kwargs)
+    venv = make_vec_env(env_id, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=env_kwargs)
     policy_kwargs = dict(cfg.policy_kwargs)
     if "net_arch" in policy_kwargs:
         policy_kwargs["net_arch"] = list(policy_kwargs["net_arch"])
-    if cfg.scale_observations:
-        policy_kwargs["features_extractor_class"] = BoxScaler
+    extractor = "box" if cfg.scale_observations else spec.features_extractor
+    if extractor is not None:
+        if extractor not in EXTRACTORS:
+            raise UserError(f"unknown features extractor {extractor!r}; known: {', '.join(EXTRACTORS)}")
+        policy_kwargs["features_extractor_class"] = EXTRACTORS[extractor]
     try:
         model = ALGOS[cfg.algo](
-            "MlpPolicy", venv, seed=cfg.seed, device="cpu", policy_kwargs=policy_kwargs, verbose=0, **cfg.hyperparams
+            spec.policy, venv, seed=cfg.seed, device=device, policy_kwargs=policy_kwargs, verbose=0,
+            **cfg.hyperparams,
         )
     except TypeError as e:
         raise UserError(f"invalid hyperparameters for {cfg.algo}: {e}") from e
     callbacks: list[BaseCallback] = [_ProgressBar(cfg.total_timesteps)] if progress else []
-    keep_best = _KeepBest(cfg) if cfg.select_every else None
+    keep_best = _KeepBest(env_id, env_kwargs, cfg) if cfg.select_every else None
     if keep_best is not None:
         callbacks.append(keep_best)
     model.learn(cfg.total_timesteps, callback=CallbackList(callbacks))

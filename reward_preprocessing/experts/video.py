@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,24 @@ from reward_preprocessing.errors import UserError
 from reward_preprocessing.experts.evaluation import task_kwargs
 
 
+@dataclass
+class VideoSettings:
+    """A video of an expert (config: ``experts.video_episodes`` and ``experts.eval_seed``)."""
+
+    episodes: int = 1
+    seed: int = 10_000
+    fps: int | None = None  # None: the env's own frame rate
+
+    def __post_init__(self) -> None:
+        if self.episodes < 1 or (self.fps is not None and self.fps < 1):
+            raise UserError("video episodes and fps must be positive")
+
+
 def policy_frames(
     policy: Policy, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int
 ) -> tuple[list[np.ndarray], int]:
     """RGB frames of `episodes` episodes (reset with seeds ``seed + i``) and the env's frame rate."""
-    env = gym.make(env_id, render_mode="rgb_array", **task_kwargs(env_kwargs))
+    env = gym.make(env_id, render_mode="rgb_array", **task_kwargs(env_kwargs, env_id))
     fps = int(env.metadata.get("render_fps", 30))
     frames = []
     for i in range(episodes):

@@ -1,4 +1,4 @@
-"""Reward curves: a model's reward along one rollout, for non-tabular envs such as MountainCar.
+"""Reward curves: a model's reward along one rollout, for non-tabular envs.
 
 A grid of panels, rows = shapings and columns = the unmodified reward followed by
 one preprocessed reward per objective, each the reward at every step of the
@@ -10,15 +10,21 @@ with zero drawn as a thin grey line so that sparsity is visible.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
 from reward_preprocessing.artifacts import atomic_path
+from reward_preprocessing.data.rollouts import load_rollouts
+from reward_preprocessing.data.transitions import TransitionBatch
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.plotting.heatmaps import display_name
+from reward_preprocessing.plotting.labels import display_name
+from reward_preprocessing.preprocessing.objectives import OBJECTIVES
+from reward_preprocessing.rewards.io import load_reward_net, read_spec
 
 DPI = 150
 PANEL_SIZE = (3.2, 1.9)  # inches per panel
@@ -148,3 +154,62 @@ def save_curves_html(
     )
     with atomic_path(html_path) as tmp:
         tmp.write_text(html, encoding="utf-8")
+
+
+@dataclass
+class CurveSettings:
+    """One reward-curve figure (config: ``envs.<env>.shapings``, ``objectives``, ``envs.<env>.title``).
+
+    Attributes:
+        rows: shapings, one row each; columns: objectives shown after the unmodified reward.
+        steps: plot the first this many steps of the curve rollout.
+    """
+
+    rows: list[str] = field(default_factory=lambda: ["unshaped"])
+    columns: list[str] = field(default_factory=lambda: list(OBJECTIVES))
+    steps: int = 1000
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.rows or not self.columns:
+            raise UserError("a curve figure needs at least one row and one column")
+        if self.steps < 1:
+            raise UserError("steps must be positive")
+
+
+def reward_curve_grid(
+    rollouts_dir: str | os.PathLike, runs: Sequence[str | os.PathLike], settings: CurveSettings
+) -> CurveGrid:
+    """The rewards of every preprocessed model in `runs` (row-major) and of its base model along the rollout."""
+    rows, columns = settings.rows, settings.columns
+    if len(runs) != len(rows) * len(columns):
+        raise UserError(f"got {len(runs)} runs for {len(rows)} rows x {len(columns)} columns")
+    nets = [load_reward_net(r) for r in runs]
+    if not all(hasattr(net, "base") for net in nets):
+        raise UserError("every run must be a preprocessed model (a PreprocessedRewardNet directory)")
+    env_id = read_spec(runs[0]).get("env", {}).get("id")
+    data = TransitionBatch.from_trajectories(
+        load_rollouts(rollouts_dir, env_id=env_id, obs_shape=nets[0].observation_space.shape)
+    )
+    if len(data) < settings.steps:
+        raise UserError(f"{rollouts_dir}: only {len(data)} steps, fewer than steps = {settings.steps}")
+    data = data.select(np.arange(settings.steps))
+    panels = np.empty((len(rows), 1 + len(columns), settings.steps))
+    for i in range(len(rows)):
+        row = nets[i * len(columns) : (i + 1) * len(columns)]
+        panels[i, 0] = data.rewards(row[0].base)  # every column of a row starts from the same model
+        for j, net in enumerate(row):
+            panels[i, 1 + j] = data.rewards(net)
+    starts = tuple(int(k) for k in np.flatnonzero(np.diff(data.episode_ids)) + 1)
+    return CurveGrid(tuple(rows), ("unmodified", *columns), panels, starts, settings.title)
+
+
+def reward_curves_stage(
+    rollouts_dir: str | os.PathLike, runs: Sequence[str | os.PathLike], settings: CurveSettings,
+    prefix: str | os.PathLike,
+) -> None:
+    """Draw the curve figure as ``prefix.png``, ``prefix.pdf`` and ``prefix.html``."""
+    grid = reward_curve_grid(rollouts_dir, runs, settings)
+    prefix = Path(prefix)
+    save_curves_png_pdf(grid, prefix.with_name(prefix.name + ".png"), prefix.with_name(prefix.name + ".pdf"))
+    save_curves_html(grid, prefix.with_name(prefix.name + ".html"))

@@ -7,8 +7,9 @@ before and after; it appears complete or not at all.
 
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,27 +20,61 @@ from torch import nn
 from reward_preprocessing.artifacts import atomic_dir, write_json
 from reward_preprocessing.data.rollouts import load_rollouts
 from reward_preprocessing.data.transitions import TransitionBatch
+from reward_preprocessing.devices import Device, resolve_device, set_threads
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.preprocessing.neural import NeuralPreprocessResult, fit_potential
-from reward_preprocessing.preprocessing.objectives import check_objective
+from reward_preprocessing.preprocessing.objectives import OBJECTIVES, check_objective
 from reward_preprocessing.preprocessing.potentials import critic_potential
 from reward_preprocessing.rewards.io import load_reward_net, read_spec, write_reward_net
 from reward_preprocessing.rewards.potentials import BoxMLPPotential, LinearPotential, MLPPotential, build_potential
 from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
 
 POTENTIAL_KINDS = ("linear", "mlp", "mlp_box", "critic", "critic_fixed")
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class FitSettings:
-    """Optimizer settings of `fit_potential` (the reference: batch 200, a few epochs)."""
+    """Optimizer settings of `fit_potential`: minibatch Adam until the full-data objective stops improving by
+    a fraction `tol` for `patience` epochs (or `max_epochs`)."""
 
     batch_size: int = 200
-    lr: float = 1e-3
-    max_epochs: int = 10
+    lr: float = 1e-2
+    max_epochs: int = 20
     tol: float = 1e-3
     patience: int = 3
     seed: int = 0
+
+
+@dataclass
+class NeuralPreprocessSettings:
+    """Neural preprocessing of a non-tabular reward model (config: ``envs.<env>.preprocess`` and ``gamma``).
+
+    Attributes:
+        potential: ``linear``, ``mlp``, ``mlp_box`` (an MLP over observations rescaled by the observation
+            space's bounds), ``critic`` (the expert's critic as initial potential) or ``critic_fixed``.
+        hidden_sizes: widths of the MLP potentials.
+        objectives: the objectives to preprocess for, one output directory each.
+    """
+
+    potential: str = "mlp_box"
+    hidden_sizes: list[int] = field(default_factory=lambda: [128, 128])
+    fit: FitSettings = field(default_factory=FitSettings)
+    gamma: float = 0.99
+    objectives: list[str] = field(default_factory=lambda: list(OBJECTIVES))
+    device: Device = "auto"
+
+    def __post_init__(self) -> None:
+        if self.potential not in POTENTIAL_KINDS:
+            raise UserError(f"unknown potential {self.potential!r}; choose one of: {', '.join(POTENTIAL_KINDS)}")
+        if not 0.0 < self.gamma <= 1.0:
+            raise UserError(f"gamma must be in (0, 1], got {self.gamma}")
+        for objective in self.objectives:
+            check_objective(objective)
+
+    @property
+    def needs_expert(self) -> bool:
+        return self.potential.startswith("critic")
 
 
 def make_potential(
@@ -75,22 +110,19 @@ def preprocess_neural_model_dir(
     rollouts_dir: str | os.PathLike,
     objective: str,
     out_dir: str | os.PathLike,
-    potential: str = "mlp",
-    gamma: float = 0.99,
-    hidden_sizes: list[int] | None = None,
-    fit: FitSettings | None = None,
+    settings: NeuralPreprocessSettings | None = None,
     expert: str | None = None,
     progress: bool = True,
 ) -> NeuralPreprocessResult:
     """Fit a potential for `objective` over the rollouts' transitions and write `out_dir`."""
     check_objective(objective)
-    if not 0.0 < gamma <= 1.0:
-        raise UserError(f"gamma must be in (0, 1], got {gamma}")
-    fit = fit or FitSettings()
+    settings = settings or NeuralPreprocessSettings()
+    fit, gamma, potential = settings.fit, settings.gamma, settings.potential
+    device = resolve_device(settings.device)
     spec = read_spec(model_dir)
     net = load_reward_net(model_dir)
     env_id = spec.get("env", {}).get("id")
-    potential_module = make_potential(potential, net.observation_space, hidden_sizes or [128, 128], fit.seed, expert)
+    potential_module = make_potential(potential, net.observation_space, settings.hidden_sizes, fit.seed, expert)
     trajectories = load_rollouts(rollouts_dir, env_id=env_id, obs_shape=net.observation_space.shape)
     data = TransitionBatch.from_trajectories(trajectories)
     reward = data.rewards(net)
@@ -101,8 +133,10 @@ def preprocess_neural_model_dir(
         result = fit_potential(
             obs, next_obs, reward, data.episode_ids, objective, potential_module, gamma,
             dones=data.dones, train_potential=potential != "critic_fixed", batch_size=fit.batch_size, lr=fit.lr,
-            max_epochs=fit.max_epochs, tol=fit.tol, patience=fit.patience, seed=fit.seed, progress=progress,
+            max_epochs=fit.max_epochs, tol=fit.tol, patience=fit.patience, seed=fit.seed, device=device,
+            progress=progress,
         )
+    result.potential.to("cpu")
     preprocessed = PreprocessedRewardNet.from_parts(net, result.potential, gamma, result.shift)
     metrics = {
         **result.metrics(),
@@ -120,3 +154,26 @@ def preprocess_neural_model_dir(
         )
         write_json(Path(tmp) / "metrics.json", metrics)
     return result
+
+
+def preprocess_neural_stage(
+    model_dir: str | os.PathLike,
+    rollouts_dir: str | os.PathLike,
+    settings: NeuralPreprocessSettings,
+    out_root: str | os.PathLike,
+    expert: str | None = None,
+    threads: int = 1,
+    progress: bool = True,
+) -> dict[str, NeuralPreprocessResult]:
+    """Preprocess one model for every objective of `settings`, into ``out_root/<objective>`` (one process)."""
+    if settings.needs_expert and expert is None:
+        raise UserError(f"potential {settings.potential!r} needs an SB3 expert")
+    set_threads(threads)
+    results = {}
+    for objective in settings.objectives:
+        out = Path(out_root, objective)
+        results[objective] = result = preprocess_neural_model_dir(model_dir, rollouts_dir, objective, out, settings,
+                                                                  expert, progress)
+        log.info("%s: %s %.6g -> %.6g (%d epochs, %.1fs)", model_dir, objective, result.value_before,
+                 result.value_after, result.epochs, result.seconds)
+    return results

@@ -50,6 +50,7 @@ from imitation.util import logger as imit_logger
 from tqdm.auto import tqdm
 
 from reward_preprocessing.artifacts import atomic_dir, write_json
+from reward_preprocessing.devices import resolve_device
 from reward_preprocessing.envs.maze import REWARDS, SHAPINGS, TabularModel, check_choice, env_id, layout_from_name
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.rewards.ground_truth import make_maze
@@ -60,123 +61,18 @@ from reward_preprocessing.training.preference_parts import (
     ExploratoryGenerator,
     VectorizedFragmenter,
 )
+from reward_preprocessing.training.preference_settings import (  # noqa: F401  (re-exported)
+    GENERATORS,
+    PRESETS,
+    PreferenceSettings,
+    PreferenceStageSettings,
+    preference_settings,
+)
 from reward_preprocessing.training.tabular_metrics import compare_with_ground_truth
 
 log = logging.getLogger(__name__)
 
-GENERATORS = ("exploratory", "agent")
 METRICS_FILE = "metrics.json"
-
-
-@dataclass(frozen=True)
-class PreferenceSettings:
-    """Every knob of one preference-comparisons run (defaults: imitation's script defaults).
-
-    Attributes:
-        generator: ``exploratory`` (fixed mixture policy) or ``agent`` (PPO on the learned reward).
-        comparisons: total number of preference comparisons.
-        fragment_length: transitions per fragment.
-        iterations: rounds of (sample, label, train reward[, train agent]).
-        timesteps: total PPO steps (``agent`` only).
-        initial_comparison_frac: share of the comparisons gathered before the first round.
-        initial_epoch_multiplier: extra reward-training epochs on that first batch.
-        epochs: reward-training epochs over the whole dataset per round.
-        batch_size: comparisons per reward-gradient step.
-        lr: AdamW learning rate of the reward table.
-        weight_decay: AdamW weight decay (pulls rarely seen transitions to 0).
-        transition_oversampling: transitions sampled per transition that ends up in a fragment.
-        temperature: Boltzmann temperature of the synthetic teacher.
-        sample_preferences: label 0/1 by sampling (True) or give the teacher's probability.
-        random_prob: ``exploratory``: probability of a uniformly random action.
-        exploring_starts: ``exploratory``: start episodes in any reachable state, not the env's start states.
-        exploration_frac: ``agent``: share of sampled steps from imitation's exploration wrapper.
-        ppo_envs, ppo_n_steps, ppo_batch_size, ppo_epochs, ppo_lr, ppo_ent_coef: PPO (``agent`` only).
-        seed: seeds numpy, torch and the env.
-    """
-
-    generator: str = "agent"
-    comparisons: int = 5000
-    fragment_length: int = 100
-    iterations: int = 5
-    timesteps: int = 1_000_000
-    initial_comparison_frac: float = 0.1
-    initial_epoch_multiplier: float = 200.0
-    epochs: int = 3
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    transition_oversampling: float = 1.0
-    temperature: float = 1.0
-    sample_preferences: bool = True
-    random_prob: float = 0.5
-    exploring_starts: bool = False
-    exploration_frac: float = 0.0
-    ppo_envs: int = 8
-    ppo_n_steps: int = 256
-    ppo_batch_size: int = 64
-    ppo_epochs: int = 10
-    ppo_lr: float = 3e-4
-    ppo_ent_coef: float = 0.0
-    seed: int = 0
-
-    def validate(self) -> PreferenceSettings:
-        """Raise `UserError` naming the first invalid setting; return self."""
-        check_choice("generator", self.generator, GENERATORS)
-        positive = ["comparisons", "fragment_length", "iterations", "epochs", "batch_size"]
-        positive += ["ppo_envs", "ppo_n_steps", "ppo_batch_size", "ppo_epochs"]
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise UserError(f"preference setting {name} must be >= 1, got {getattr(self, name)}")
-        for name in ["lr", "initial_epoch_multiplier", "transition_oversampling", "ppo_lr"]:
-            if not getattr(self, name) > 0:
-                raise UserError(f"preference setting {name} must be > 0, got {getattr(self, name)}")
-        for name in ["weight_decay", "temperature", "ppo_ent_coef", "timesteps", "seed"]:
-            if getattr(self, name) < 0:
-                raise UserError(f"preference setting {name} must be >= 0, got {getattr(self, name)}")
-        for name in ["initial_comparison_frac", "random_prob", "exploration_frac"]:
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise UserError(f"preference setting {name} must be in [0, 1], got {getattr(self, name)}")
-        if self.transition_oversampling < 1:
-            raise UserError("preference setting transition_oversampling must be >= 1 (fragments need enough steps)")
-        if int(self.comparisons * self.initial_comparison_frac) < 1:
-            raise UserError("comparisons * initial_comparison_frac must be >= 1: the first round needs comparisons")
-        if self.generator == "agent" and self.timesteps < self.iterations:
-            raise UserError(f"the agent generator needs timesteps >= iterations ({self.iterations})")
-        return self
-
-
-PRESETS: dict[str, PreferenceSettings] = {
-    # Laptop scale: the whole default grid (32 models) in a few minutes on 2 cores. Labels are the
-    # teacher's preference probabilities (no Bernoulli noise) and episodes start anywhere, so that
-    # every transition, key-holding states included, is compared often enough (see the module docstring).
-    "fast": PreferenceSettings(
-        generator="exploratory",
-        comparisons=4000,
-        fragment_length=4,
-        iterations=2,
-        timesteps=0,
-        initial_epoch_multiplier=5.0,
-        epochs=2,
-        lr=1e-2,
-        sample_preferences=False,
-        random_prob=0.8,
-        exploring_starts=True,
-    ),
-    # The paper's setting (EmptyMaze10: fragments of 4, 5,000 comparisons, 5e5 PPO steps).
-    "paper": PreferenceSettings(generator="agent", comparisons=5000, fragment_length=4, timesteps=500_000),
-}
-
-
-def preference_settings(preset: str = "fast", **overrides: Any) -> PreferenceSettings:
-    """A preset with some fields replaced, validated."""
-    base = PRESETS.get(preset)
-    if base is None:
-        raise UserError(f"unknown preference preset {preset!r}; choose one of: {', '.join(PRESETS)}")
-    known = {f.name for f in dataclasses.fields(PreferenceSettings)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise UserError(f"unknown preference setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return dataclasses.replace(base, **overrides).validate()
 
 
 @dataclass
@@ -208,6 +104,7 @@ def _agent_generator(
     settings: PreferenceSettings,
     rng: np.random.Generator,
     logger: imit_logger.HierarchicalLogger,
+    device: str = "cpu",
 ) -> pc.TrajectoryGenerator:
     """imitation's `AgentTrainer`: PPO trained on the learned reward, rollouts labelled by the env's reward."""
     from stable_baselines3 import PPO
@@ -225,7 +122,7 @@ def _agent_generator(
         ent_coef=settings.ppo_ent_coef,
         gamma=env_kwargs["gamma"],
         seed=settings.seed,
-        device="cpu",
+        device=device,
     )
     return pc.AgentTrainer(agent, net, venv, rng=rng, exploration_frac=settings.exploration_frac, custom_logger=logger)
 
@@ -252,13 +149,16 @@ def train_preference_model(
     gamma: float = 0.99,
     shaping_seed: int = 0,
     progress: bool = True,
+    device: str = "auto",
 ) -> PreferenceRun:
     """Learn a tabular reward for one maze, reward and shaping from synthetic preferences.
 
     The teacher labels fragments by their shaped ground-truth return, so the
-    net should recover the *shaped* reward (up to a constant and scale).
+    net should recover the *shaped* reward (up to a constant and scale). `device`
+    is where the ``agent`` generator's PPO runs; the tabular reward net stays on the CPU.
     """
     check_request(maze, reward, shaping, gamma, settings)
+    resolve_device(device)  # an unusable device fails before any work
     env = make_maze(maze, reward, shaping, gamma, shaping_seed=shaping_seed)
     model = env.tabular_model()
     env_kwargs = {"reward": reward, "shaping": shaping, "gamma": gamma, "shaping_seed": shaping_seed}
@@ -272,7 +172,7 @@ def train_preference_model(
                 model, env.layout.time_limit, settings.random_prob, rng, settings.exploring_starts, logger
             )
         else:
-            generator = _agent_generator(maze, env_kwargs, net, settings, rng, logger)
+            generator = _agent_generator(maze, env_kwargs, net, settings, rng, logger, resolve_device(device))
         trainer = pc.BasicRewardTrainer(
             BatchedPreferenceModel(net),
             pc.CrossEntropyRewardLoss(),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch as th
@@ -18,24 +18,40 @@ from imitation.rewards.reward_nets import RewardNet
 from tqdm import tqdm
 
 from reward_preprocessing.data.transitions import TransitionBatch
+from reward_preprocessing.devices import Device, resolve_device
 from reward_preprocessing.errors import UserError
 
 
 @dataclass
-class SupervisedConfig:
-    """Hyperparameters of the regression (MSE, Adam)."""
+class RewardModelSettings:
+    """A reward model learned by regression on rollouts (config: ``envs.<env>.reward_model``).
 
-    epochs: int = 20
+    Attributes:
+        kind: the network, by name in `reward_preprocessing.training.reward_models.REWARD_MODEL_KINDS`.
+        labels: ``ground_truth`` regresses on the env's shaped ground-truth reward model; ``rollouts`` on the
+            rewards stored with the rollouts (for envs without a ground-truth model).
+        hidden_sizes: widths of the hidden layers.
+        epochs, batch_size, lr: MSE regression with Adam.
+        test_fraction: share of the trajectories held out for the test metrics (split by trajectory).
+    """
+
+    kind: str = "mlp"
+    labels: Literal["ground_truth", "rollouts"] = "ground_truth"
+    hidden_sizes: list[int] = field(default_factory=lambda: [128, 128])
+    epochs: int = 60
     batch_size: int = 256
-    lr: float = 1e-3
+    lr: float = 3e-3
     test_fraction: float = 0.2
     seed: int = 0
+    device: Device = "auto"
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
             raise UserError("need epochs >= 1, batch_size >= 1 and lr > 0")
         if not 0.0 < self.test_fraction < 1.0:
             raise UserError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
+        if not self.hidden_sizes or min(self.hidden_sizes) < 1:
+            raise UserError(f"hidden_sizes must be positive widths, got {self.hidden_sizes}")
 
 
 @dataclass
@@ -65,9 +81,12 @@ def regression_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]
 
 
 def train_supervised(
-    net: RewardNet, data: TransitionBatch, targets: np.ndarray, cfg: SupervisedConfig, progress: bool = True
+    net: RewardNet, data: TransitionBatch, targets: np.ndarray, cfg: RewardModelSettings, progress: bool = True
 ) -> SupervisedResult:
-    """Fit `net` in place to `targets` by MSE on the training trajectories; report test metrics."""
+    """Fit `net` in place to `targets` by MSE on the training trajectories (on `cfg.device`); report test metrics.
+
+    The net ends on the CPU, ready to be saved.
+    """
     targets = np.asarray(targets, dtype=np.float64)
     if len(targets) != len(data):
         raise UserError(f"{len(targets)} targets for {len(data)} transitions")
@@ -76,8 +95,9 @@ def train_supervised(
     start = time.perf_counter()
     test_mask = split_by_trajectory(data.episode_ids, cfg.test_fraction, cfg.seed)
     train, test = data.select(~test_mask), data.select(test_mask)
+    net.to(resolve_device(cfg.device))
     state, action, next_state, done = net.preprocess(train.obs, train.acts, train.next_obs, train.dones)
-    y = th.as_tensor(targets[~test_mask], dtype=th.float32)
+    y = th.as_tensor(targets[~test_mask], dtype=th.float32, device=state.device)
 
     generator = th.Generator().manual_seed(cfg.seed)
     with th.random.fork_rng(devices=[]):
@@ -86,7 +106,7 @@ def train_supervised(
     history = []
     net.train()
     for _ in tqdm(range(cfg.epochs), desc="reward regression", disable=not progress, mininterval=5.0):
-        order = th.randperm(len(y), generator=generator)
+        order = th.randperm(len(y), generator=generator).to(y.device)
         total = 0.0
         for begin in range(0, len(y), cfg.batch_size):
             idx = order[begin : begin + cfg.batch_size]
@@ -97,6 +117,7 @@ def train_supervised(
             total += float(loss.detach()) * len(idx)
         history.append(total / len(y))
     net.eval()
+    net.to("cpu")
     train_metrics = regression_metrics(train.rewards(net), targets[~test_mask])
     test_metrics = regression_metrics(test.rewards(net), targets[test_mask])
     metrics = {

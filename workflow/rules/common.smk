@@ -1,8 +1,9 @@
-# Shared setup: config loading and validation, wildcard constraints, code versions and target lists.
+# Shared setup: config loading and validation, wildcard constraints, code versions, settings documents and
+# target lists. Neither rules nor helpers here name a particular non-tabular env (those are entries of `envs:`).
 
-import hashlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -28,6 +29,9 @@ def _validate_config(cfg):
 
 _validate_config(config)
 
+sys.path.insert(0, str(Path(workflow.basedir, "workflow")))
+from code_closure import script_code_version  # noqa: E402
+
 # The interpreter running Snakemake also runs the scripts (its directory goes first on PATH, so `python` in a
 # shell command is that one: a venv works without activation), and the library is importable from this
 # checkout without installing it. Jobs on a cluster parse this file again, so they get the same environment.
@@ -47,7 +51,7 @@ Path(os.environ.setdefault("SNAKEMAKE_OUTPUT_CACHE", str(Path(workflow.basedir, 
 )
 
 
-# Rerun policy: a job reruns when its params (config values and the `code` hash below), command, set of inputs
+# Rerun policy: a job reruns when its params (its settings document and the `code` hash below), command, set of inputs
 # or software environment change, and whenever a job upstream of it reruns. An input newer than the outputs
 # reruns it only if its checksum differs from the one recorded when the job ran (files up to
 # max-checksum-file-size in the profiles), so touching an unchanged file reruns nothing. Keep inputs made by
@@ -63,28 +67,63 @@ def cache_key(wildcards):
     """
     return dict(wildcards.items())
 
+
 MAZES = ["maze4", "maze10", "keymaze6", "keymaze10"]
 REWARDS = ["goal", "path"]
 SHAPINGS = ["unshaped", "dense", "antidense", "random"]
 OBJECTIVES = ["sparse_l1", "smooth_l1", "sparse_log", "smooth_log"]
-# Columns of each heatmap mode after the unmodified reward (DESIGN.md).
+# Columns of each heatmap mode after the unmodified reward (docs/architecture.md, "Figures").
 HEATMAP_MODES = {
     "default": ["sparse_l1", "smooth_log"],
     "l1": ["sparse_l1", "smooth_l1"],
     "log": ["sparse_log", "smooth_log"],
 }
+ENVS = config["envs"]
+
+
+def _alternatives(names):
+    """A wildcard regex matching exactly `names` (and nothing when there are none)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def _env_shapings():
+    return sorted({s for env in ENVS.values() for s in env["shapings"]})
 
 
 wildcard_constraints:
-    maze="|".join(MAZES),
-    reward="|".join(REWARDS),
-    shaping="|".join(SHAPINGS),
-    objective="|".join(OBJECTIVES),
-    mode="|".join(HEATMAP_MODES),
+    maze=_alternatives(MAZES),
+    reward=_alternatives(REWARDS),
+    shaping=_alternatives(SHAPINGS + _env_shapings()),
+    objective=_alternatives(OBJECTIVES),
+    mode=_alternatives(HEATMAP_MODES),
     source="ground_truth|learned",
-    # Experts: the SB3 MountainCar agent, or a maze's value-iteration policy ({maze}_{reward}).
-    expert="mountain_car|(?:{})_(?:{})".format("|".join(MAZES), "|".join(REWARDS)),
-    curve="mountain_car|mountain_car_learned",
+    env=_alternatives(ENVS),
+    # Experts: an SB3 agent of an env, or a maze's value-iteration policy ({maze}_{reward}).
+    expert="{}|(?:{})_(?:{})".format(_alternatives(ENVS), "|".join(MAZES), "|".join(REWARDS)),
+
+
+def code_version(script):
+    """Hash of a rule's script and every module of this package it imports, directly or not (a param, so
+    that editing any of them reruns the rule; Snakemake's own code trigger sees only the shell string)."""
+    return script_code_version(Path(workflow.basedir), script)
+
+
+def settings(document):
+    """One settings document as JSON (a param, passed as `--settings {params.settings:q}`)."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def env_gpus(name, section):
+    """GPUs that the job running section `section` of env `name` asks for: the entry's `gpu`, none when the
+    section's device is cpu."""
+    if ENVS[name].get(section, {}).get("device") == "cpu":
+        return 0
+    return ENVS[name].get("gpu", 0)
+
+
+def curve_source(env, learned):
+    """Which models a curve figure shows: `{env}_learned` the learned ones, `{env}` the ground truth if any."""
+    return "learned" if learned or not ENVS[env]["ground_truth"] else "ground_truth"
 
 
 def _check_choice(target, kind, value, choices):
@@ -92,20 +131,23 @@ def _check_choice(target, kind, value, choices):
         raise WorkflowError(f"target {target}: unknown {kind} {value!r}; choose one of: {', '.join(choices)}")
 
 
-def _check_maze_run(target, name):
-    """Check a `{maze}_{reward}_{shaping}` (or `mountain_car_{shaping}`) path segment."""
-    if name.startswith("mountain_car_"):
-        _check_choice(target, "shaping", name.removeprefix("mountain_car_"), SHAPINGS)
-        return
+def _check_run(target, name):
+    """Check a `{maze}_{reward}_{shaping}` or `{env}_{shaping}` path segment."""
+    for env, entry in ENVS.items():
+        if name.startswith(f"{env}_"):
+            _check_choice(target, "shaping", name.removeprefix(f"{env}_"), entry["shapings"])
+            return
     parts = name.split("_")
     if len(parts) != 3:
-        raise WorkflowError(f"target {target}: expected {{maze}}_{{reward}}_{{shaping}}, got {name!r}")
+        raise WorkflowError(
+            f"target {target}: expected {{maze}}_{{reward}}_{{shaping}} or {{env}}_{{shaping}}, got {name!r}"
+        )
     for kind, value, choices in zip(("maze", "reward", "shaping"), parts, (MAZES, REWARDS, SHAPINGS)):
         _check_choice(target, kind, value, choices)
 
 
 def _check_targets(targets):
-    """Reject unknown mazes, rewards, shapings, objectives or modes in requested targets with one clear line.
+    """Reject unknown mazes, envs, rewards, shapings, objectives or modes in requested targets with one clear line.
 
     Without this, Snakemake only says that no rule produces the file.
     """
@@ -123,51 +165,12 @@ def _check_targets(targets):
                     )
                 _check_choice(target, "reward", rest[0], REWARDS)
                 _check_choice(target, "mode", rest[1], list(HEATMAP_MODES))
+        elif len(parts) == 3 and parts[:2] == ("results", "curves") and "." in parts[2]:
+            _check_choice(target, "env", parts[2].split(".")[0].removesuffix("_learned"), list(ENVS))
         elif len(parts) >= 4 and parts[:2] in (("results", "preprocessed"), ("results", "reward_models")):
-            _check_maze_run(target, parts[3])
+            _check_run(target, parts[3])
             if parts[1] == "preprocessed" and len(parts) >= 5:
                 _check_choice(target, "objective", parts[4], OBJECTIVES)
-
-
-def code_version(*paths):
-    """Hash of the library code a rule runs, passed as a param so that editing it reruns the rule.
-
-    Snakemake's own code trigger only sees the rule's shell string, not the
-    script or library behind it; this makes that dependency explicit.
-    """
-    digest = hashlib.sha256()
-    for path in paths:
-        root = Path(workflow.basedir, path)
-        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
-        for f in files:
-            digest.update(str(f.relative_to(workflow.basedir)).encode())
-            digest.update(f.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-# Modules every rule touching reward models relies on.
-CORE_CODE = [
-    "reward_preprocessing/__init__.py",
-    "reward_preprocessing/errors.py",
-    "reward_preprocessing/artifacts.py",
-    "reward_preprocessing/rewards",
-    "reward_preprocessing/envs",
-]
-
-
-def heatmap_inputs(source):
-    """Input function: the preprocessed directories of every shaping and column of a heatmap."""
-
-    def inputs(wildcards):
-        reward = getattr(wildcards, "reward", "goal")
-        mode = getattr(wildcards, "mode", "default")
-        return [
-            f"results/preprocessed/{source}/{wildcards.maze}_{reward}_{shaping}/{objective}"
-            for shaping in config["shapings"]
-            for objective in heatmap_columns(mode)
-        ]
-
-    return inputs
 
 
 def _explain_bad_target(wildcards):
@@ -184,55 +187,8 @@ def _explain_bad_target(wildcards):
     raise WorkflowError(f"no rule produces {target}; see the targets listed in README.md")
 
 
-def heatmap_columns(mode):
-    return HEATMAP_MODES[mode]
-
-
-def preference_args(cfg):
-    """The config's `preferences` section as command-line flags: the preset, the seed, then each override."""
-    flags = [f"--preset {cfg['preset']}", f"--seed {cfg['seed']}"]
-    flags += [f"--{key.replace('_', '-')} {value}" for key, value in sorted(cfg.get("overrides", {}).items())]
-    return " ".join(flags)
-
-
-# --- Experts, rollouts and MountainCar (used by experts.smk, rollouts.smk and mountain_car.smk) ---------------
-
-
-def sb3_expert_arg(key):
-    """A JSON-valued setting of the MountainCar expert (env_kwargs, hyperparams, ...) for the command line."""
-    return json.dumps(config["experts"]["mountain_car"].get(key, {}), sort_keys=True)
-
-
-def rollout_sources():
-    """The configured rollout mixture as --source arguments (policy:weight:random_prob)."""
-    return " ".join(
-        f"--source {s['policy']}:{s['weight']}:{s.get('random_prob', 0.0)}" for s in config["rollouts"]["sources"]
-    )
-
-
-def neural_preprocess_inputs(wildcards):
-    """The MountainCar model and rollouts to preprocess; the expert too when its critic is the potential."""
-    inputs = {
-        "model": f"results/reward_models/{wildcards.source}/mountain_car_{wildcards.shaping}",
-        "rollouts": "results/rollouts/mountain_car",
-    }
-    if config["mountain_car"]["potential"].startswith("critic"):
-        inputs["expert"] = "results/experts/mountain_car"
-    return inputs
-
-
-def curve_inputs(wildcards):
-    """Preprocessed MountainCar models of every shaping (rows) and objective (columns), row-major."""
-    source = "learned" if wildcards.curve.endswith("_learned") else "ground_truth"
-    return [
-        f"results/preprocessed/{source}/mountain_car_{shaping}/{objective}"
-        for shaping in config["shapings"]
-        for objective in config["objectives"]
-    ]
-
-
 def default_targets():
-    """Every figure of the configured grid: the main figure per maze and the full heatmap grid."""
+    """Every figure of the configured grid, the learned maze models, and per env its curves and expert video."""
     targets = []
     for maze in config["mazes"]:
         if "goal" in config["rewards"]:
@@ -250,10 +206,125 @@ def default_targets():
         ]
         if "goal" in config["rewards"]:
             targets += [f"results/heatmaps/{maze}_learned.{ext}" for ext in ("png", "pdf", "html")]
-    # MountainCar: reward curves of the ground-truth and the supervised models, and videos of the experts.
-    for curve in ("mountain_car", "mountain_car_learned"):
-        targets += [f"results/curves/{curve}.{ext}" for ext in ("png", "pdf", "html")]
-    targets.append("results/videos/mountain_car.mp4")
+    # Envs: reward curves of the ground-truth models (where the env has them) and of the learned ones, and a
+    # video of the expert.
+    for env, entry in ENVS.items():
+        curves = [env, f"{env}_learned"] if entry["ground_truth"] else [env]
+        targets += [f"results/curves/{curve}.{ext}" for curve in curves for ext in ("png", "pdf", "html")]
+        targets.append(f"results/videos/{env}.mp4")
     if "goal" in config["rewards"]:
         targets += [f"results/videos/{maze}_goal.mp4" for maze in config["mazes"]]
     return targets
+
+
+# --- Helpers of the stage files (mazes.smk, envs.smk, plots.smk) --------------------------------------------
+
+# The objectives each maze model is preprocessed for: the configured ones and every heatmap column.
+MAZE_OBJECTIVES = list(dict.fromkeys(
+    [*config["objectives"], *(c for mode in config["heatmap_modes"] for c in HEATMAP_MODES[mode]),
+     *HEATMAP_MODES["default"]]
+))
+
+
+def maze_runs():
+    """(`{reward}_{shaping}`, `{maze}_{reward}_{shaping}`) of every configured reward and shaping; the maze is
+    left as a wildcard."""
+    return [(f"{r}_{s}", f"{{maze}}_{r}_{s}") for r in config["rewards"] for s in config["shapings"]]
+
+
+def tabular_settings():
+    return {"solver": config["preprocessing"]["solver"], "gamma": config["gamma"], "objectives": MAZE_OBJECTIVES}
+
+
+ENVS_WITH_GROUND_TRUTH = [name for name, entry in ENVS.items() if entry["ground_truth"]]
+# Curve figures: {env} for every env, {env}_learned for those whose {env} shows the ground truth.
+CURVES = [*ENVS, *(f"{name}_learned" for name in ENVS_WITH_GROUND_TRUTH)]
+
+
+def env_kwargs_json(env, **extra):
+    return settings({**ENVS[env].get("kwargs", {}), **extra})
+
+
+def reward_model_inputs(wildcards):
+    """The rollouts, and the shaped ground truth that labels them when the env's reward model says so."""
+    entry = ENVS[wildcards.env]
+    labels = entry.get("reward_model", {}).get("labels", "ground_truth")
+    inputs = {"rollouts": f"results/rollouts/{wildcards.env}"}
+    if labels == "ground_truth":
+        if not entry["ground_truth"]:
+            raise WorkflowError(f"envs.{wildcards.env}: reward_model.labels is ground_truth, but the env has none")
+        inputs["target"] = f"results/reward_models/ground_truth/{wildcards.env}_{wildcards.shaping}"
+    elif wildcards.shaping != "unshaped":
+        raise WorkflowError(
+            f"envs.{wildcards.env}: rollouts carry the unshaped reward; cannot learn {wildcards.shaping} from them"
+        )
+    return inputs
+
+
+def neural_preprocess_inputs(wildcards):
+    """The model and rollouts to preprocess; the expert too when its critic is the potential."""
+    inputs = {
+        "model": f"results/reward_models/{wildcards.source}/{wildcards.env}_{wildcards.shaping}",
+        "rollouts": f"results/rollouts/{wildcards.env}",
+    }
+    if ENVS[wildcards.env].get("preprocess", {}).get("potential", "").startswith("critic"):
+        inputs["expert"] = f"results/experts/{wildcards.env}"
+    return inputs
+
+
+def heatmap_figures():
+    """The files of one maze's heatmap job by name: report-flagged PNGs, plain PDFs and HTMLs."""
+    files = {}
+    for reward in config["rewards"]:
+        for mode in config["heatmap_modes"]:
+            name = f"results/heatmaps/{{maze}}_{reward}_{mode}"
+            files[f"{reward}_{mode}_png"] = report(
+                f"{name}.png", caption="../report/heatmap_grid.rst", category="Maze heatmaps",
+                subcategory="{maze}", labels={"maze": "{maze}", "reward": reward, "columns": mode},
+            )
+            files[f"{reward}_{mode}_pdf"], files[f"{reward}_{mode}_html"] = f"{name}.pdf", f"{name}.html"
+    if "goal" in config["rewards"]:
+        files["main_png"] = report(
+            "results/heatmaps/{maze}.png", caption="../report/heatmap_main.rst", category="Main figures",
+            labels={"maze": "{maze}"},
+        )
+        files["main_pdf"], files["main_html"] = "results/heatmaps/{maze}.pdf", "results/heatmaps/{maze}.html"
+    return files
+
+
+def heatmap_inputs(wildcards):
+    """Every preprocessed directory a maze's ground-truth figures draw (its main figure included)."""
+    modes = [*config["heatmap_modes"], "default"]
+    columns = list(dict.fromkeys(c for mode in modes for c in HEATMAP_MODES[mode]))
+    return [
+        f"results/preprocessed/ground_truth/{wildcards.maze}_{reward}_{shaping}/{column}"
+        for reward in config["rewards"]
+        for shaping in config["shapings"]
+        for column in columns
+    ]
+
+
+def curve_env(wildcards):
+    return wildcards.curve.removesuffix("_learned")
+
+
+def curve_inputs(wildcards):
+    """Preprocessed models of every shaping (rows) and objective (columns), row-major."""
+    env = curve_env(wildcards)
+    source = curve_source(env, wildcards.curve.endswith("_learned"))
+    return [
+        f"results/preprocessed/{source}/{env}_{shaping}/{objective}"
+        for shaping in ENVS[env]["shapings"]
+        for objective in config["objectives"]
+    ]
+
+
+def curve_settings(wildcards):
+    env = curve_env(wildcards)
+    entry = ENVS[env]
+    title = entry.get("title", env)
+    if wildcards.curve.endswith("_learned") or not entry["ground_truth"]:
+        title += ", learned reward"
+    document = {"rows": entry["shapings"], "columns": config["objectives"], "title": title}
+    steps = entry.get("rollouts", {}).get("curve_timesteps")
+    return settings(document if steps is None else {**document, "steps": steps})

@@ -4,15 +4,16 @@
 #     mine:
 #       path: path/to/reward_net.pt      # a torch.save'd imitation RewardNet, or a model directory
 #       trust_pickle: true               # required for a .pt (read through the allow-list unpickler)
-#       env: mountain_car                # a maze name (maze4, ...: tabular, heatmaps) or mountain_car (curves)
-#       rollouts: {dataset: path/to/rollouts.npz}   # or {policy: sb3.zip}; MountainCar only; default: the expert's
+#       env: mountain_car                # a maze (maze4, ...: exact preprocessing, a heatmap) or an envs: entry
+#       rollouts: {dataset: path/to/rollouts.npz}   # envs: entries only; default: the env's expert rollouts
 #
 # Targets: results/models/{model}/model (the imported model directory), .../preprocessed/{objective}/ and
-# .../figure.{png,pdf,html} (a heatmap for a maze, reward curves along the expert's rollout for MountainCar);
+# .../figure.{png,pdf,html} (a heatmap for a maze, reward curves along the env's curve rollout otherwise);
 # `snakemake models` makes every configured model's figure.
 
+
 wildcard_constraints:
-    model="|".join(re.escape(name) for name in MODELS) or "(?!)",
+    model=_alternatives(MODELS),
 
 
 rule models:
@@ -27,9 +28,10 @@ rule import_model:
     output:
         model=directory("results/models/{model}/model"),
     params:
-        env=lambda wc: model_env(wc.model)[0],
+        env_id=lambda wc: model_env_id(wc.model),
+        env_kwargs=lambda wc: model_env_kwargs(wc.model),
         trust=lambda wc: "--trust-pickle" if MODELS[wc.model].get("trust_pickle", False) else "",
-        code=code_version(*CORE_CODE, "scripts/import_reward_net.py"),
+        code=code_version("scripts/import_reward_net.py"),
     log:
         "results/logs/models/{model}_import.log",
     conda:
@@ -38,43 +40,44 @@ rule import_model:
         mem_mb=2000,
         runtime=10,
     shell:
-        "python scripts/import_reward_net.py {input} --env {params.env} {params.trust} --out {output.model}"
-        " 2>&1 | tee {log}"
+        "python scripts/import_reward_net.py {input} --env {params.env_id} --env-kwargs {params.env_kwargs:q}"
+        " {params.trust} --out {output.model} 2>&1 | tee {log}"
 
 
-# A model's own rollouts: its trajectory file (.npz; .pkl with rollouts.trust_pickle) converted, or rollouts of
-# its SB3 policy (rollouts.policy, a .zip: the configured mixture with that policy as the expert).
+# A model's own trajectory file (.npz; .pkl with rollouts.trust_pickle) as a rollout directory.
 rule model_rollouts:
     input:
-        lambda wc: MODELS[wc.model]["rollouts"].get("dataset") or MODELS[wc.model]["rollouts"]["policy"],
+        lambda wc: MODELS[wc.model]["rollouts"]["dataset"],
     output:
         rollouts=directory("results/models/{model}/rollouts"),
     params:
-        command=model_rollouts_command,
-        code=code_version(*CORE_CODE, "reward_preprocessing/data", "reward_preprocessing/experts",
-                          "scripts/convert_trajectories.py", "scripts/collect_rollouts.py"),
+        env_id=lambda wc: model_env_id(wc.model),
+        env_kwargs=lambda wc: model_env_kwargs(wc.model),
+        trust=lambda wc: "--trust-pickle" if MODELS[wc.model]["rollouts"].get("trust_pickle", False) else "",
+        code=code_version("scripts/convert_trajectories.py"),
     log:
         "results/logs/models/{model}_rollouts.log",
     conda:
         CONDA_ENV
     resources:
         mem_mb=2000,
-        runtime=20,
+        runtime=10,
     shell:
-        "{params.command} 2>&1 | tee {log}"
+        "python scripts/convert_trajectories.py {input} --env {params.env_id} --env-kwargs {params.env_kwargs:q}"
+        " {params.trust} --out {output.rollouts} 2>&1 | tee {log}"
 
 
+# Every configured objective in one job (exact solvers for a maze, a fitted potential otherwise).
 rule preprocess_model:
     input:
         unpack(model_preprocess_inputs),
     output:
-        out=directory("results/models/{model}/preprocessed/{objective}"),
+        **{objective: directory(f"results/models/{{model}}/preprocessed/{objective}") for objective in config["objectives"]},
     params:
         command=model_preprocess_command,
-        code=code_version(*MODEL_CODE, "reward_preprocessing/experts", "scripts/preprocess_tabular.py",
-                          "scripts/preprocess_neural.py"),
+        code=code_version("scripts/preprocess_tabular.py") + code_version("scripts/preprocess_neural.py"),
     log:
-        "results/logs/models/{model}_{objective}.log",
+        "results/logs/models/{model}_preprocess.log",
     conda:
         CONDA_ENV
     threads: 1
@@ -93,9 +96,8 @@ rule plot_model:
         pdf="results/models/{model}/figure.pdf",
         html="results/models/{model}/figure.html",
     params:
-        command=lambda wc, input: model_plot_command(wc, input),
-        code=code_version(*MODEL_CODE, "reward_preprocessing/plotting", "scripts/plot_heatmap.py",
-                          "scripts/plot_curves.py"),
+        command=model_plot_command,
+        code=code_version("scripts/plot_model_heatmap.py") + code_version("scripts/plot_curves.py"),
     log:
         "results/logs/models/{model}_figure.log",
     conda:

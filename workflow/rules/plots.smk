@@ -1,10 +1,7 @@
-# Figures: gridworld reward heatmaps (PNG, PDF and interactive HTML).
+# Figures: maze reward heatmaps and reward curves of the envs (PNG, PDF and interactive HTML).
 
-
-HEATMAP_CODE = code_version(*CORE_CODE, "reward_preprocessing/plotting", "scripts/plot_heatmap.py")
-
-# Seconds of work each: on a cluster they run next to Snakemake instead of waiting for a node.
-localrules: plotly_js, heatmap_main
+# Seconds of work: on a cluster it runs next to Snakemake instead of waiting for a node.
+localrules: plotly_js
 
 
 # The plotly library, written once and shared by every interactive figure.
@@ -25,68 +22,108 @@ rule plotly_js:
         "python scripts/write_plotlyjs.py --out {output} 2>&1 | tee {log}"
 
 
-# The full heatmap grid of one maze, reward and column mode: rows = shapings, columns = objectives.
-rule heatmap_grid:
+# Every ground-truth heatmap of one maze in one job: the full grid of each reward and column mode (rows =
+# shapings, columns = unmodified + the mode's objectives), and the paper's main figure {maze}.png (the goal
+# reward in the default columns: unmodified, sparse_l1, smooth_log).
+rule maze_heatmaps:
     input:
-        runs=heatmap_inputs("ground_truth"),
+        runs=heatmap_inputs,
         plotlyjs=rules.plotly_js.output,
     output:
-        # Named rather than multiext(), so that only the PNG goes into the report (`snakemake --report`).
-        png=report(
-            "results/heatmaps/{maze}_{reward}_{mode}.png",
-            caption="../report/heatmap_grid.rst",
-            category="Maze heatmaps",
-            subcategory="{maze}",
-            labels={"maze": "{maze}", "reward": "{reward}", "columns": "{mode}"},
-        ),
-        pdf="results/heatmaps/{maze}_{reward}_{mode}.pdf",
-        html="results/heatmaps/{maze}_{reward}_{mode}.html",
+        **heatmap_figures(),
     params:
-        shapings=config["shapings"],
-        columns=lambda wc: heatmap_columns(wc.mode),
-        code=HEATMAP_CODE,
-        cache_key=cache_key,
-    log:
-        "results/logs/heatmaps/{maze}_{reward}_{mode}.log",
-    cache: True
-    conda:
-        CONDA_ENV
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    shell:
-        "python scripts/plot_heatmap.py --maze {wildcards.maze} --rows {params.shapings}"
-        " --columns {params.columns} --runs {input.runs} --title '{wildcards.maze}, {wildcards.reward} reward'"
-        " --out results/heatmaps/{wildcards.maze}_{wildcards.reward}_{wildcards.mode} 2>&1 | tee {log}"
-
-
-# The paper's main figure for a maze: the goal-reward grid in the default columns
-# (unmodified, sparse_l1, smooth_log), under the short name the paper's readers look for.
-rule heatmap_main:
-    input:
-        multiext("results/heatmaps/{maze}_goal_default", ".png", ".pdf", ".html"),
-    output:
-        png=report(
-            "results/heatmaps/{maze}.png",
-            caption="../report/heatmap_main.rst",
-            category="Main figures",
-            labels={"maze": "{maze}"},
-        ),
-        pdf="results/heatmaps/{maze}.pdf",
-        html="results/heatmaps/{maze}.html",
-    params:
+        settings=lambda wc: settings({
+            "maze": wc.maze, "source": "ground_truth", "rewards": config["rewards"], "shapings": config["shapings"],
+            "modes": config["heatmap_modes"],
+        }),
+        code=code_version("scripts/plot_maze_figures.py"),
         cache_key=cache_key,
     log:
         "results/logs/heatmaps/{maze}.log",
     cache: True
     conda:
         CONDA_ENV
+    threads: 1
     resources:
-        mem_mb=100,
-        runtime=1,
+        mem_mb=2000,
+        runtime=10,
     shell:
-        "for ext in png pdf html; do cp -v results/heatmaps/{wildcards.maze}_goal_default.$ext"
-        " results/heatmaps/{wildcards.maze}.$ext; done 2>&1 | tee {log}"
+        "python scripts/plot_maze_figures.py --settings {params.settings:q}"
+        " --runs-dir results/preprocessed/ground_truth --out-dir results/heatmaps 2>&1 | tee {log}"
+
+
+# The main figure for the learned goal rewards of a maze: rows = shapings of the reward the preferences came
+# from, columns = unmodified, sparse_l1 and smooth_log (the preprocessed learned models).
+rule heatmap_learned:
+    input:
+        runs=lambda wc: [
+            f"results/preprocessed/learned/{wc.maze}_goal_{shaping}/{column}"
+            for shaping in config["shapings"]
+            for column in HEATMAP_MODES["default"]
+        ],
+        plotlyjs=rules.plotly_js.output,
+    output:
+        png=report(
+            "results/heatmaps/{maze}_learned.png",
+            caption="../report/heatmap_learned.rst",
+            category="Learned reward heatmaps",
+            labels={"maze": "{maze}"},
+        ),
+        pdf="results/heatmaps/{maze}_learned.pdf",
+        html="results/heatmaps/{maze}_learned.html",
+    params:
+        settings=lambda wc: settings({"maze": wc.maze, "source": "learned", "shapings": config["shapings"]}),
+        code=code_version("scripts/plot_maze_figures.py"),
+        cache_key=cache_key,
+    log:
+        "results/logs/heatmaps/{maze}_learned.log",
+    cache: True
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "python scripts/plot_maze_figures.py --settings {params.settings:q}"
+        " --runs-dir results/preprocessed/learned --out-dir results/heatmaps 2>&1 | tee {log}"
+
+
+# Reward curves along the expert's curve rollout: rows = shapings, columns = unmodified + objectives;
+# {env} plots the ground-truth models (the learned ones for an env without ground truth), {env}_learned the
+# learned ones.
+rule reward_curves:
+    input:
+        runs=curve_inputs,
+        rollouts=lambda wc: f"results/rollouts/{curve_env(wc)}_curve",
+        plotlyjs=rules.plotly_js.output,
+    output:
+        png=report(
+            "results/curves/{curve}.png",
+            caption="../report/reward_curves.rst",
+            category="Reward curves",
+            labels={"figure": "{curve}"},
+        ),
+        pdf="results/curves/{curve}.pdf",
+        html="results/curves/{curve}.html",
+    wildcard_constraints:
+        curve=_alternatives(CURVES),
+    params:
+        settings=curve_settings,
+        code=code_version("scripts/plot_curves.py"),
+        cache_key=cache_key,
+    log:
+        "results/logs/curves/{curve}.log",
+    cache: True
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "python scripts/plot_curves.py --rollouts {input.rollouts} --runs {input.runs} --settings {params.settings:q}"
+        " --out results/curves/{wildcards.curve} 2>&1 | tee {log}"
 
 
 # Catch-all for misspelt targets under results/: fails before any job runs, naming the unknown part.
@@ -103,4 +140,4 @@ rule unknown_target:
         "false"
 
 
-ruleorder: heatmap_main > heatmap_grid > unknown_target
+ruleorder: maze_heatmaps > heatmap_learned > unknown_target
