@@ -483,12 +483,13 @@ def test_fuzz_config_file(tmp_path_factory, data, mode):
 
 
 @fuzz(60)
-@given(mapping=st.dictionaries(st.sampled_from(["epochs", "batch_size", "lr", "test_fraction", "seed", "bogus"]),
+@given(mapping=st.dictionaries(st.sampled_from(["kind", "labels", "hidden_sizes", "epochs", "batch_size", "lr",
+                                                "test_fraction", "seed", "device", "bogus"]),
                                json_values | big_ints, max_size=4))
 def test_fuzz_settings_document(mapping):
-    from reward_preprocessing.training.supervised import SupervisedConfig
+    from reward_preprocessing.training.supervised import RewardModelSettings
 
-    outcome("settings", lambda: from_mapping(SupervisedConfig, mapping, "supervised"))
+    outcome("settings", lambda: from_mapping(RewardModelSettings, mapping, "reward_model"))
 
 
 # --- Command-line arguments -------------------------------------------------------------------------------------
@@ -505,13 +506,14 @@ def _script_main(name: str) -> Callable[[list[str]], None]:
 
 
 @fuzz(100)
-@given(data=st.data(), script=st.sampled_from(["import_reward_net", "make_ground_truth", "make_mountain_car_reward"]))
+@given(data=st.data(), script=st.sampled_from(["import_reward_net", "convert_trajectories", "env_ground_truth",
+                                               "plot_model_heatmap"]))
 def test_fuzz_cli_arguments(models, tmp_path_factory, capsys, data, script):
     from reward_preprocessing.cli import run
 
     out = tmp_path_factory.mktemp("cli") / "out"
-    words = st.sampled_from(["--env", "--out", str(out), "--trust-pickle", "--env-kwargs", "--maze", "--reward",
-                             "--shaping", "--gamma", "--shaping-seed", "--samples", "maze4", "goal", "dense",
+    words = st.sampled_from(["--env", "--env-id", "--out", str(out), "--trust-pickle", "--env-kwargs", "--settings",
+                             "--runs", "--samples", "maze4", "goal", "dense", '{"maze": "maze4", "name": "x"}',
                              "nan", "-1", "1e309", "{", "{\"a\": 1}", "[]", fixtures.MOUNTAIN_CAR,
                              str(models["pt_dir"] / "maze_basic.pt"), str(models["mlp"]), "\x00", ""])
     argv = data.draw(st.lists(words | st.text(max_size=8), max_size=8))

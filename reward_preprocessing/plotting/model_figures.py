@@ -33,7 +33,9 @@ class ModelHeatmapSettings:
             raise UserError("a model heatmap needs at least one objective")
 
 
-def model_heatmap_stage(settings: ModelHeatmapSettings, runs: Sequence[str | os.PathLike], out: str | os.PathLike) -> None:
+def model_heatmap_stage(
+    settings: ModelHeatmapSettings, runs: Sequence[str | os.PathLike], out: str | os.PathLike
+) -> None:
     """Write ``out.png``, ``out.pdf`` and ``out.html`` from the preprocessed directories `runs` (one per column)."""
     grid = heatmap_grid(maze_model(settings.maze), [settings.name], settings.columns, runs,
                         settings.title or settings.name)
