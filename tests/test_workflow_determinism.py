@@ -26,16 +26,17 @@ TARGETS = (
 
 
 def small_config() -> dict:
-    """TINY_CONFIG plus small budgets for the expert, rollouts, fitting and supervised training."""
+    """TINY_CONFIG with MountainCar on two shapings and small budgets for expert, rollouts, fits and training."""
     full = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())
-    experts, rollouts, car = full["experts"], full["rollouts"], full["mountain_car"]
-    experts["eval_episodes"] = 2
-    experts["mountain_car"].update(total_timesteps=3000, select_every=1500, select_episodes=1)
-    rollouts.update(min_timesteps=1000, curve_timesteps=200)
-    car["fit"]["max_epochs"] = 2
-    car["supervised"].update(epochs=2, hidden_sizes=[16, 16])
-    car["hidden_sizes"] = [16, 16]
-    return {**TINY_CONFIG, "experts": experts, "rollouts": rollouts, "mountain_car": car}
+    car = full["envs"]["mountain_car"]
+    car["shapings"] = ["unshaped", "dense"]
+    car["expert"].update(total_timesteps=3000, select_every=1500, select_episodes=1)
+    car["rollouts"].update(min_timesteps=1000, curve_timesteps=200)
+    car["reward_model"].update(epochs=2, hidden_sizes=[16, 16])
+    car["preprocess"]["hidden_sizes"] = [16, 16]
+    car["preprocess"]["fit"]["max_epochs"] = 2
+    experts = {**full["experts"], "eval_episodes": 2}
+    return {**TINY_CONFIG, "experts": experts, "envs": {"mountain_car": car}}
 
 
 def test_two_runs_from_scratch_are_byte_identical(tmp_path):
