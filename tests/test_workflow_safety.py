@@ -94,11 +94,13 @@ def test_sigkill_mid_job_then_rerun(tmp_path, tmp_path_factory):
     expected = stable_digests(baseline_run(tmp_path_factory).workdir / "results")[0]
     work = copy_with_profiles(fresh(tmp_path / "w"))
     proc = start(work)
-    wait_for(lambda: jobs_finished(work) >= 3, proc)
+    # The tiny grid is three jobs (plotly.js and the batched maze job at once, then the heatmaps): kill as soon as
+    # one has finished, while another runs.
+    wait_for(lambda: jobs_finished(work) >= 1, proc)
     kill(proc)
     finished = outputs_of_finished_jobs(work)
     before = {k: v for k, v in finished_outputs(work).items() if any(k == o or k.startswith(o + "/") for o in finished)}
-    assert len(before) >= 3, "nothing had finished before the kill"
+    assert before, "nothing had finished before the kill"
     rerun_after_kill(work)
     after = finished_outputs(work)
     # Nothing finished before the kill was recomputed or lost: same files, same inodes, same times.
