@@ -13,7 +13,8 @@ import pytest
 import torch as th
 
 from reward_preprocessing.errors import ArtifactError, UserError
-from reward_preprocessing.rewards.imitation_import import ImitationRewardNet, import_imitation_reward_net
+from reward_preprocessing.rewards.imitation_import import import_imitation_reward_net
+from reward_preprocessing.rewards.imitation_nets import ImitationRewardNet
 from reward_preprocessing.rewards.io import load_reward_net, read_spec
 from reward_preprocessing.rewards.safe_pickle import torch_load
 from tests.data import make_imitation_fixtures as fixtures

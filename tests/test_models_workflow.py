@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from reward_preprocessing.rewards.imitation_import import ImitationRewardNet
+from reward_preprocessing.rewards.imitation_nets import ImitationRewardNet
 from reward_preprocessing.rewards.io import load_reward_net
 from tests.safety_helpers import fresh
 from tests.workflow_helpers import REPO_ROOT, TINY_CONFIG
