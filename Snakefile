@@ -8,6 +8,7 @@ include: "workflow/rules/mazes.smk"
 include: "workflow/rules/envs.smk"
 include: "workflow/rules/experts.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/interpret.smk"
 include: "workflow/rules/models_common.smk"
 include: "workflow/rules/models.smk"
 

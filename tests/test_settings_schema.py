@@ -12,6 +12,7 @@ import yaml
 from reward_preprocessing.data.rollouts import RolloutSettings
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.experts.sb3 import ExpertSettings
+from reward_preprocessing.interpret.run import InterpretSettings
 from reward_preprocessing.preprocessing.neural_run import FitSettings, NeuralPreprocessSettings
 from reward_preprocessing.settings import from_mapping, parse_settings
 from reward_preprocessing.training.supervised import RewardModelSettings
@@ -25,6 +26,7 @@ SECTIONS = {
     "rollouts": (RolloutSettings, set()),
     "reward_model": (RewardModelSettings, set()),
     "preprocess": (NeuralPreprocessSettings, {"gamma", "objectives"}),
+    "interpret": (InterpretSettings, set()),
 }
 
 

@@ -15,9 +15,9 @@ from reward_preprocessing.artifacts import atomic_path
 from reward_preprocessing.plotting.heatmaps.geometry import PAD, figure_layout, panel_geometry
 from reward_preprocessing.plotting.heatmaps.panels import KEY_HALF_NAMES, HeatmapGrid, colour_map
 from reward_preprocessing.plotting.labels import display_name
+from reward_preprocessing.plotting.style import RC
 
 DPI = 150
-_RC = {"font.family": "DejaVu Sans"}
 
 
 def build_figure(grid: HeatmapGrid, dpi: int = DPI) -> Figure:
@@ -29,7 +29,7 @@ def build_figure(grid: HeatmapGrid, dpi: int = DPI) -> Figure:
     norm, cmap = Normalize(-vmax, vmax), colour_map()
     segments = geo.grid_segments()
 
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(RC):
         fig = Figure(figsize=(lay.width, lay.height), dpi=dpi, facecolor="white")
         for r in range(grid.num_rows):
             for c in range(grid.num_cols):
@@ -105,6 +105,6 @@ def save_heatmap_png_pdf(
 ) -> None:
     """Write the figure as PNG and PDF, byte-identical on reruns; neither file appears unless both succeed."""
     fig = build_figure(grid, dpi)
-    with matplotlib.rc_context(_RC), atomic_path(png_path) as png_tmp, atomic_path(pdf_path) as pdf_tmp:
+    with matplotlib.rc_context(RC), atomic_path(png_path) as png_tmp, atomic_path(pdf_path) as pdf_tmp:
         fig.savefig(png_tmp, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
         fig.savefig(pdf_tmp, format="pdf", facecolor="white", metadata={"CreationDate": None, "Producer": None})
