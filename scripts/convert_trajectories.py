@@ -4,7 +4,7 @@ The result is imitation's dataset directory plus rollouts.json naming the env, a
 rollouts expects. A pickle is read only with --trust-pickle, through the allow-list unpickler.
 
 Example:
-    python scripts/convert_trajectories.py rollouts.pkl --env reward_preprocessing/MountainCar-v0 \
+    python scripts/convert_trajectories.py rollouts.pkl --env my_package/MyEnv-v0 \
         --out results/models/mine/rollouts --trust-pickle
 """
 

@@ -8,7 +8,7 @@ the converted model gives the original's rewards on sample transitions of the en
 difference.
 
 Example:
-    python scripts/import_reward_net.py reward_net.pt --env seals/MountainCar-v0 \
+    python scripts/import_reward_net.py reward_net.pt --env my_package/MyEnv-v0 \
         --out results/reward_models/imported/my_model --trust-pickle
 """
 

@@ -4,7 +4,7 @@
 #     mine:
 #       path: path/to/reward_net.pt      # a torch.save'd imitation RewardNet, or a model directory
 #       trust_pickle: true               # required for a .pt (read through the allow-list unpickler)
-#       env: mountain_car                # a maze (maze4, ...: exact preprocessing, a heatmap) or an envs: entry
+#       env: my_env                      # a maze (maze4, ...: exact preprocessing, a heatmap) or an envs: entry
 #       rollouts: {dataset: path/to/rollouts.npz}   # envs: entries only; default: the env's expert rollouts
 #
 # Targets: results/models/{model}/model (the imported model directory), .../preprocessed/{objective}/ and
