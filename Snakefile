@@ -3,11 +3,14 @@
 # environments are entries of the config's `envs:` section, not rules of their own (docs/workflow-notes.md).
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/safety.smk"
 include: "workflow/rules/mazes.smk"
 include: "workflow/rules/envs.smk"
 include: "workflow/rules/experts.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/interpret.smk"
+include: "workflow/rules/models_common.smk"
+include: "workflow/rules/models.smk"
 
 
 rule all:
