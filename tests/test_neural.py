@@ -9,14 +9,9 @@ from gymnasium import spaces
 
 from reward_preprocessing.envs.maze import LAYOUTS, build_tabular_model, env_id
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.preprocessing.neural import (
-    LinearPotential,
-    MLPPotential,
-    build_potential,
-    consecutive_pairs,
-    fit_potential,
-)
+from reward_preprocessing.preprocessing.neural import consecutive_pairs, fit_potential
 from reward_preprocessing.rewards.io import load_reward_net, save_reward_net
+from reward_preprocessing.rewards.potentials import LinearPotential, MLPPotential, build_potential
 from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
 from reward_preprocessing.rewards.tabular import TabularRewardNet
 

@@ -22,9 +22,9 @@ from reward_preprocessing.preprocessing.neural_run import (
     preprocess_neural_model_dir,
 )
 from reward_preprocessing.preprocessing.objectives import objective_value
-from reward_preprocessing.preprocessing.potentials import BoxMLPPotential
 from reward_preprocessing.rewards.io import load_reward_net, save_reward_net
 from reward_preprocessing.rewards.mountain_car import mountain_car_reward_net
+from reward_preprocessing.rewards.potentials import BoxMLPPotential
 from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
 
 

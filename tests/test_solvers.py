@@ -16,7 +16,8 @@ from reward_preprocessing.errors import UserError
 from reward_preprocessing.experts.value_iteration import value_iteration
 from reward_preprocessing.preprocessing import weighted_l1
 from reward_preprocessing.preprocessing.objectives import OBJECTIVES, is_smooth, objective_value
-from reward_preprocessing.preprocessing.solvers import SOLVERS, best_solver, solve
+from reward_preprocessing.preprocessing.solvers import SOLVERS, adam, best_solver, lp, mm, normalise, solve
+from reward_preprocessing.preprocessing.solvers.result import SolverResult
 from reward_preprocessing.preprocessing.tabular import TabularProblem
 from reward_preprocessing.preprocessing.weighted_l1 import WeightedL1, check_lp_status, new_highs, residual_map
 
@@ -210,6 +211,24 @@ def test_normalised_and_deterministic(objective):
         assert abs(np.median(a.preprocessed)) <= 1e-12
     assert a.solver == best_solver(objective)
     assert a.converged
+
+
+@pytest.mark.parametrize(
+    ("name", "run", "options"),
+    [("lp", lp.solve_lp, {}), ("mm", mm.solve_mm, {}), ("adam", adam.solve_adam, {"epochs": 50})],
+)
+def test_each_solver_returns_a_result_that_solve_normalises(name, run, options):
+    """A solver module returns a `SolverResult`; `solve` reports its normalised representative."""
+    problem = maze_problem("maze4", "goal", "dense")
+    objective = "sparse_log" if name == "mm" else "sparse_l1"
+    raw = run(problem, objective, **options)
+    assert isinstance(raw, SolverResult) and raw.potential.shape == (problem.num_states,)
+    solution = solve(problem, objective, name, **options)
+    phi, shift = normalise(problem, objective, np.asarray(raw.potential, dtype=np.float64), raw.shift)
+    np.testing.assert_allclose(solution.potential, phi, atol=1e-9)
+    assert solution.shift == pytest.approx(shift, abs=1e-9)
+    assert (solution.iterations, solution.converged) == (raw.iterations, raw.converged)
+    assert set(solution.info) == set(raw.info)
 
 
 def test_lp_certificate_on_mazes():

@@ -19,7 +19,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -30,18 +30,11 @@ from tqdm import tqdm
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
 from reward_preprocessing.artifacts import atomic_dir, dumps_json, read_json
+from reward_preprocessing.envs.policy import Policy
 from reward_preprocessing.errors import ArtifactError, UserError
 
 META_FILE = "rollouts.json"
 POLICIES = ("expert", "random")
-
-
-class Policy(Protocol):
-    """Anything with SB3's ``predict`` (an SB3 model or a `TabularPolicy`)."""
-
-    def predict(
-        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
-    ) -> Any: ...
 
 
 @dataclass(frozen=True)

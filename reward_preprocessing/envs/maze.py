@@ -11,6 +11,7 @@ same optimal policy by construction (Ng et al., 1999).
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -77,6 +78,15 @@ def layout_from_name(name: str) -> tuple[str, MazeLayout]:
         choices = ", ".join([*SHORT_NAMES, *LAYOUTS])
         raise UserError(f"unknown maze {name!r}; choose one of: {choices}")
     return key, LAYOUTS[key]
+
+
+def add_maze_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command-line options naming one maze reward: --maze, --reward, --shaping, --gamma, --shaping-seed."""
+    parser.add_argument("--maze", required=True, help=", ".join(SHORT_NAMES))
+    parser.add_argument("--reward", required=True, help=f"one of {', '.join(REWARDS)}")
+    parser.add_argument("--shaping", default="unshaped", help=f"one of {', '.join(SHAPINGS)}")
+    parser.add_argument("--gamma", type=float, default=0.99)
+    parser.add_argument("--shaping-seed", type=int, default=0)
 
 
 def check_choice(kind: str, value: str, choices: tuple[str, ...]) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
-from reward_preprocessing.data.rollouts import Policy
+from reward_preprocessing.envs.policy import Policy
 from reward_preprocessing.envs.spec import env_spec
 from reward_preprocessing.errors import UserError
 

@@ -12,8 +12,9 @@ import numpy as np
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
 from reward_preprocessing.artifacts import atomic_path
+from reward_preprocessing.envs.policy import Policy
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.experts.evaluation import Policy, task_kwargs
+from reward_preprocessing.experts.evaluation import task_kwargs
 
 
 @dataclass

@@ -14,7 +14,6 @@ batch (a bug of the reference code).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,63 +24,6 @@ from tqdm.auto import tqdm
 
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.preprocessing.objectives import check_objective, is_log, is_smooth, objective_value
-
-
-class LinearPotential(nn.Module):
-    """phi(s) = w . flatten(s) + b; on one-hot states this is a lookup table."""
-
-    def __init__(self, obs_dim: int) -> None:
-        super().__init__()
-        if obs_dim < 1:
-            raise UserError(f"a potential needs obs_dim >= 1, got {obs_dim}")
-        self.obs_dim = int(obs_dim)
-        self.linear = nn.Linear(self.obs_dim, 1)
-
-    def forward(self, obs: th.Tensor) -> th.Tensor:
-        return self.linear(obs.flatten(1).float()).squeeze(-1)
-
-    def spec(self) -> dict[str, Any]:
-        return {"kind": "linear", "kwargs": {"obs_dim": self.obs_dim}}
-
-
-class MLPPotential(nn.Module):
-    """A ReLU MLP over the flattened observation; the reference used 4 hidden layers of 128."""
-
-    def __init__(self, obs_dim: int, hidden_sizes: Sequence[int] = (128, 128, 128, 128)) -> None:
-        super().__init__()
-        if obs_dim < 1 or not hidden_sizes or any(h < 1 for h in hidden_sizes):
-            raise UserError(f"an MLP potential needs obs_dim >= 1 and positive hidden sizes, got {hidden_sizes}")
-        self.obs_dim = int(obs_dim)
-        self.hidden_sizes = [int(h) for h in hidden_sizes]
-        layers: list[nn.Module] = []
-        width = self.obs_dim
-        for hidden in self.hidden_sizes:
-            layers += [nn.Linear(width, hidden), nn.ReLU()]
-            width = hidden
-        layers.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, obs: th.Tensor) -> th.Tensor:
-        return self.net(obs.flatten(1).float()).squeeze(-1)
-
-    def spec(self) -> dict[str, Any]:
-        return {"kind": "mlp", "kwargs": {"obs_dim": self.obs_dim, "hidden_sizes": list(self.hidden_sizes)}}
-
-
-POTENTIALS: dict[str, type[nn.Module]] = {"linear": LinearPotential, "mlp": MLPPotential}
-
-
-def build_potential(spec: dict[str, Any], seed: int = 0) -> nn.Module:
-    """A potential from ``{"kind": ..., "kwargs": {...}}``, initialised from `seed` (global RNG untouched)."""
-    kind = spec.get("kind") if isinstance(spec, dict) else None
-    if kind not in POTENTIALS:
-        raise UserError(f"unknown potential kind {kind!r}; choose one of: {', '.join(POTENTIALS)}")
-    with th.random.fork_rng(devices=[]):
-        th.manual_seed(seed)
-        try:
-            return POTENTIALS[kind](**spec.get("kwargs", {}))
-        except TypeError as e:
-            raise UserError(f"invalid arguments for a {kind!r} potential: {e}") from e
 
 
 def consecutive_pairs(episode_ids: np.ndarray) -> np.ndarray:
@@ -208,7 +150,7 @@ def fit_potential(
         episode_ids: (N,) episode of each transition; transitions in time order.
         objective: one of `objectives.OBJECTIVES`.
         potential: any module mapping a batch of observations to one value each
-            (a `LinearPotential`, `MLPPotential`, or e.g. a critic). Trained in
+            (a `rewards.potentials` network, or e.g. a critic). Trained in
             place unless `train_potential` is False, in which case only c is fitted.
         gamma: discount of the shaping.
         dones: (N,) terminal flags; the potential after a terminal transition is 0.

@@ -22,16 +22,11 @@ from reward_preprocessing.data.rollouts import load_rollouts
 from reward_preprocessing.data.transitions import TransitionBatch
 from reward_preprocessing.devices import Device, resolve_device, set_threads
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.preprocessing.neural import (
-    LinearPotential,
-    MLPPotential,
-    NeuralPreprocessResult,
-    build_potential,
-    fit_potential,
-)
+from reward_preprocessing.preprocessing.neural import NeuralPreprocessResult, fit_potential
 from reward_preprocessing.preprocessing.objectives import OBJECTIVES, check_objective
-from reward_preprocessing.preprocessing.potentials import BoxMLPPotential, critic_potential
+from reward_preprocessing.preprocessing.potentials import critic_potential
 from reward_preprocessing.rewards.io import load_reward_net, read_spec, write_reward_net
+from reward_preprocessing.rewards.potentials import BoxMLPPotential, LinearPotential, MLPPotential, build_potential
 from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
 
 POTENTIAL_KINDS = ("linear", "mlp", "mlp_box", "critic", "critic_fixed")

@@ -2,8 +2,7 @@
 
 # Importing every module that registers a RewardNet class or a potential kind lets `load_reward_net`
 # find each class named in a spec.json without the caller importing its module first.
-from reward_preprocessing.preprocessing import potentials  # noqa: F401
-from reward_preprocessing.rewards import mlp, mountain_car, shaped  # noqa: F401
+from reward_preprocessing.rewards import cnn, mlp, mountain_car, potentials, shaped  # noqa: F401
 from reward_preprocessing.rewards.io import load_reward_net, save_reward_net
 from reward_preprocessing.rewards.tabular import TabularRewardNet
 

@@ -17,8 +17,8 @@ from imitation.rewards.reward_nets import RewardNet
 from torch import nn
 
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.preprocessing.neural import build_potential
 from reward_preprocessing.rewards.io import build_reward_net, net_spec
+from reward_preprocessing.rewards.potentials import build_potential
 from reward_preprocessing.rewards.registry import register_reward_net
 
 
