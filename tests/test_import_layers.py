@@ -80,7 +80,7 @@ def imported_modules(tree: ast.AST, module: str, is_package: bool) -> list[tuple
                 target = ".".join([*base, *([node.module] if node.module else [])])
             else:
                 target = node.module or ""
-            if target == PACKAGE or target.count(".") == 1 and target.split(".")[1] in LAYERS:
+            if target == PACKAGE or (target.count(".") == 1 and target.split(".")[1] in LAYERS):
                 # ``from reward_preprocessing import envs`` / ``from reward_preprocessing.data import rollouts``:
                 # the names may be modules themselves.
                 found += [(node.lineno, f"{target}.{alias.name}") for alias in node.names]

@@ -23,6 +23,7 @@ import torch as th
 from gymnasium.envs.classic_control.mountain_car import MountainCarEnv
 
 from reward_preprocessing.errors import UserError
+from reward_preprocessing.shaping import shaped_reward as shaping_formula
 
 ENV_ID = "reward_preprocessing/MountainCar-v0"
 HORIZON = 200
@@ -112,7 +113,8 @@ def shaped_reward(
     obs: np.ndarray, next_obs: np.ndarray, shaping: str, gamma: float, params: RandomPotentialParams | None = None
 ) -> np.ndarray:
     """r(s) + gamma * phi(s') - phi(s), vectorized over leading dimensions."""
-    return base_reward(obs) + gamma * potential(next_obs, shaping, params) - potential(obs, shaping, params)
+    phi, phi_next = potential(obs, shaping, params), potential(next_obs, shaping, params)
+    return shaping_formula(base_reward(obs), phi, phi_next, gamma)
 
 
 class ShapedMountainCarEnv(MountainCarEnv):

@@ -22,7 +22,7 @@ from reward_preprocessing.artifacts import atomic_path
 from reward_preprocessing.data.rollouts import load_rollouts
 from reward_preprocessing.data.transitions import TransitionBatch
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.plotting.heatmaps import display_name
+from reward_preprocessing.plotting.labels import display_name
 from reward_preprocessing.preprocessing.objectives import OBJECTIVES
 from reward_preprocessing.rewards.io import load_reward_net, read_spec
 
