@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch as th
 from gymnasium.envs.classic_control.mountain_car import MountainCarEnv
 
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.shaping import shaped_reward as shaping_formula
+
+if TYPE_CHECKING:
+    import torch as th
 
 ENV_ID = "reward_preprocessing/MountainCar-v0"
 HORIZON = 200
@@ -94,6 +96,8 @@ def potential(obs: np.ndarray, shaping: str, params: RandomPotentialParams | Non
 
 def potential_torch(obs: th.Tensor, shaping: str, params: RandomPotentialParams | None = None) -> th.Tensor:
     """Torch twin of `potential` (same float64 arithmetic) for reward nets."""
+    import torch as th  # here, so that importing the envs (every figure job) does not load torch
+
     obs = obs.to(th.float64)
     return _potential(obs[..., 0], obs[..., 1], shaping, params, th.sin, th.zeros_like)
 
