@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from gymnasium.envs.classic_control.mountain_car import MountainCarEnv
 
-if TYPE_CHECKING:
-    import torch as th
-
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.shaping import shaped_reward as shaping_formula
+
+if TYPE_CHECKING:
+    import torch as th
 
 ENV_ID = "reward_preprocessing/MountainCar-v0"
 HORIZON = 200
