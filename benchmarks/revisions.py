@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -48,7 +49,8 @@ def resolve(revision: str) -> str:
 
 @dataclass
 class SnakemakeRun:
-    seconds: float
+    seconds: float  # wall clock
+    cpu_seconds: float  # user + system time of Snakemake and every job it ran (robust to a busy machine)
     jobs: int
     output: str
 
@@ -57,16 +59,17 @@ def run_snakemake(workdir: Path, targets: list[str], extra: list[str] = (), core
     """Run Snakemake in `workdir` on `targets` (default profile, output cache in workdir/.cache/snakemake);
     `extra` options go last (options such as --configfile take several values)."""
     env = {**os.environ, "PYTHONPATH": str(workdir), "SNAKEMAKE_OUTPUT_CACHE": str(workdir / ".cache" / "snakemake")}
-    start = time.perf_counter()
+    start, usage = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([SNAKEMAKE, "--cores", str(cores), *targets, *extra], cwd=workdir, env=env,
                           capture_output=True, text=True)
-    seconds = time.perf_counter() - start
+    seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_seconds = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
         raise RuntimeError(f"snakemake in {workdir} failed (exit {proc.returncode}):\n{output[-3000:]}")
     done = [line for line in output.splitlines() if "steps (100%) done" in line]
     jobs = int(done[-1].split(" of ")[0]) if done else 0
-    return SnakemakeRun(seconds, jobs, output)
+    return SnakemakeRun(seconds=seconds, cpu_seconds=cpu_seconds, jobs=jobs, output=output)
 
 
 def _without_wall_clock(value):

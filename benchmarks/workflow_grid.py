@@ -6,8 +6,9 @@
 The grid: every maze x reward x column mode heatmap (24 figures) and the 4 main figures, over 32 ground-truth
 models and 128 preprocessed ones (the default config). Each revision is checked out into its own scratch
 directory and runs `snakemake --cores N <grid>` with its default profile, from an empty results/ and an empty
-output cache, one revision after the other on the same machine. Prints a table (wall seconds, jobs) and writes
-the JSON to --out.
+output cache, one revision after the other on the same machine. Prints a table (wall seconds; CPU seconds of
+Snakemake and all its jobs, which a machine busy with other work inflates much less than wall time; jobs)
+and writes the JSON to --out. --revisions runs only some of them (e.g. `head`).
 """
 
 from __future__ import annotations
@@ -36,23 +37,27 @@ def main() -> int:
     parser.add_argument("--baseline", default="d9111e2", help="baseline commit (default: the pre-redesign main)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--scratch", type=Path, help="where to check out and run (default: a temporary dir)")
+    parser.add_argument("--revisions", nargs="+", default=["baseline", "head"], choices=["baseline", "head"])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "workflow_grid.json")
     args = parser.parse_args()
 
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="workflow_grid_"))
     rows = []
-    for name, revision in (("baseline", resolve(args.baseline)), ("head", WORKTREE)):
+    revisions = {"baseline": resolve(args.baseline), "head": WORKTREE}
+    for name in args.revisions:
+        revision = revisions[name]
         workdir = checkout(revision, scratch / name)
         run = run_snakemake(workdir, GRID, cores=args.cores)
         figures = sorted(p.name for p in (workdir / "results" / "heatmaps").glob("*.png"))
         preprocessed = [p for p in (workdir / "results" / "preprocessed" / "ground_truth").glob("*/*") if p.is_dir()]
-        rows.append({"revision": name, "commit": revision, "seconds": round(run.seconds, 1), "jobs": run.jobs,
-                     "figures": len(figures), "preprocessed_models": len(preprocessed)})
-        print(f"{name}: {run.seconds:.1f} s, {run.jobs} jobs", file=sys.stderr)
-    header = f"{'revision':<10}{'wall s':>8}{'jobs':>6}{'figures':>9}{'preprocessed':>14}"
-    print(header)
+        rows.append({"revision": name, "commit": revision, "seconds": round(run.seconds, 1),
+                     "cpu_seconds": round(run.cpu_seconds, 1), "jobs": run.jobs, "figures": len(figures),
+                     "preprocessed_models": len(preprocessed), "load_average": os.getloadavg()})
+        print(f"{name}: {run.seconds:.1f} s wall, {run.cpu_seconds:.1f} s CPU, {run.jobs} jobs", file=sys.stderr)
+    print(f"{'revision':<10}{'wall s':>8}{'cpu s':>8}{'jobs':>6}{'figures':>9}{'preprocessed':>14}")
     for r in rows:
-        print(f"{r['revision']:<10}{r['seconds']:>8.1f}{r['jobs']:>6}{r['figures']:>9}{r['preprocessed_models']:>14}")
+        print(f"{r['revision']:<10}{r['seconds']:>8.1f}{r['cpu_seconds']:>8.1f}{r['jobs']:>6}{r['figures']:>9}"
+              f"{r['preprocessed_models']:>14}")
     report = {"grid_targets": len(GRID), "cores": args.cores, "cpus": os.cpu_count(), "platform": platform.platform(),
               "runs": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,3 +22,6 @@ def _import_legacy_gym_quietly() -> None:
 
 
 _import_legacy_gym_quietly()
+
+# Like seals: importing the package registers its envs with gymnasium (ids only; env modules stay light).
+from reward_preprocessing import envs as _envs  # noqa: E402,F401

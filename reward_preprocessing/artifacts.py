@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
+import glob
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,80 @@ def _umask() -> int:
     return mask
 
 
+# Temporary names carry the writer's host and process id, so that a later run can tell the leftovers of a
+# killed writer (same host, process gone) from files another live process is writing right now.
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0]) or "host"
+_TEMP = re.compile(r"^\.(?P<final>.+)\.(?P<host>[A-Za-z0-9-]+)~(?P<pid>\d+)~tmp[A-Za-z0-9_]+")
+# Crash tests hold a finished temporary file this many seconds before it is renamed into place.
+HOLD_ENV = "REWARD_PREPROCESSING_TEST_HOLD_WRITE"
+
+
+def temporary_prefix(final: Path) -> str:
+    """Name prefix of this process's temporaries for `final` (see `is_stale_temporary`)."""
+    return f".{final.name}.{_HOST}~{os.getpid()}~tmp"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale_temporary(path: Path) -> bool:
+    """A temporary of `atomic_path`/`atomic_dir` whose writer was on this host and no longer runs."""
+    match = _TEMP.match(path.name)
+    return bool(match) and match["host"] == _HOST and not _pid_alive(int(match["pid"]))
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def remove_stale_temporaries(root: str | os.PathLike, recursive: bool = True) -> list[Path]:
+    """Delete the temporaries killed writers left under `root` (or directly in it); return what was removed."""
+    removed: list[Path] = []
+    root = Path(root)
+    if not root.is_dir():
+        return removed
+    for dirpath, dirnames, filenames in os.walk(root):
+        if not recursive:
+            dirnames_here = list(dirnames)
+            dirnames[:] = []
+            for name in [*filenames, *dirnames_here]:
+                if is_stale_temporary(Path(dirpath, name)):
+                    _remove(Path(dirpath, name))
+                    removed.append(Path(dirpath, name))
+            break
+        for name in [*filenames, *dirnames]:
+            path = Path(dirpath, name)
+            if is_stale_temporary(path):
+                _remove(path)
+                removed.append(path)
+        dirnames[:] = [d for d in dirnames if Path(dirpath, d).exists()]
+    return removed
+
+
+def _clear_stale(final: Path) -> None:
+    """Before writing `final`, delete what killed writers of the same path left next to it."""
+    for path in final.parent.glob(f".{glob.escape(final.name)}.*~tmp*"):
+        if path.name.startswith(f".{final.name}.") and is_stale_temporary(path):
+            _remove(path)
+
+
+def _hold_for_crash_tests() -> None:
+    seconds = os.environ.get(HOLD_ENV)
+    if seconds:
+        time.sleep(float(seconds))
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary file path that replaces `path` only if the block succeeds.
@@ -36,14 +115,15 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{final.name}.", suffix=final.suffix if suffix is None else suffix, dir=final.parent
-    )
+    _clear_stale(final)
+    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(final), suffix=final.suffix if suffix is None else suffix,
+                               dir=final.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs are shared results
+        _hold_for_crash_tests()
         os.replace(tmp_path, final)
     finally:
         if tmp_path.exists():
@@ -55,16 +135,43 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary directory that replaces the directory `path` on success."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    _clear_stale(final)
+    tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(final), dir=final.parent))
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
+        _hold_for_crash_tests()
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def publish_noreplace(tmp: str | os.PathLike, final: str | os.PathLike) -> bool:
+    """Move the finished `tmp` (file or directory, same file system) to `final` unless `final` exists.
+
+    Returns False, leaving `tmp` in place, when another writer got there first. Atomic: `final` is never
+    replaced, partially written or nested (a directory renamed onto a non-empty one fails; a file is
+    hard-linked, which fails if the name exists).
+    """
+    tmp, final = Path(tmp), Path(final)
+    try:
+        if tmp.is_dir():
+            os.rename(tmp, final)  # onto an existing non-empty directory: ENOTEMPTY/EEXIST
+            return True
+        if final.is_dir():
+            return False
+        os.link(tmp, final)  # EEXIST if the name exists
+    except FileExistsError:
+        return False
+    except OSError as e:
+        if e.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR, errno.ENOTDIR):
+            return False
+        raise
+    tmp.unlink()
+    return True
 
 
 def _jsonable(value: Any) -> Any:
@@ -93,8 +200,10 @@ def read_json(path: str | os.PathLike, fix: str) -> Any:
         return json.loads(path.read_text())
     except FileNotFoundError as e:
         raise ArtifactError(f"{path}: missing; {fix}") from e
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ArtifactError(f"{path}: corrupt JSON ({e}); {fix}") from e
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, bad UTF-8, huge numbers, deep nesting
+        raise ArtifactError(f"{path}: corrupt JSON ({type(e).__name__}: {str(e)[:200]}); {fix}") from e
+    except IsADirectoryError as e:
+        raise ArtifactError(f"{path}: a directory where a JSON file belongs; {fix}") from e
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:

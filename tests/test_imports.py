@@ -33,6 +33,8 @@ MODULES = [
     "hypothesis",
     "reward_preprocessing.envs",
     "reward_preprocessing.rewards",
+    "sklearn.decomposition",
+    "reward_preprocessing.interpret.run",
 ]
 
 

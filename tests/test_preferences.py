@@ -183,7 +183,7 @@ def test_exploratory_episodes_replay_exactly_in_the_gymnasium_env(maze):
     trajectories = generator.sample(100)
     assert sum(len(t) for t in trajectories) >= 100
     for traj in trajectories:
-        assert len(traj) == env.layout.time_limit and traj.terminal
+        assert len(traj) == env.layout.time_limit and not traj.terminal  # ended by the time limit
         assert env.tabular_model().initial[traj.obs[0]] > 0
         env._state = int(traj.obs[0])
         for t, action in enumerate(traj.acts):

@@ -22,7 +22,6 @@ CONFIG = {
         "seed": 0,
         "overrides": {"comparisons": 300, "epochs": 5, "lr": 0.05, "sample_preferences": False},
         "runtime": 5,
-        "gpu": 0,
     },
 }
 TARGETS = [f"results/heatmaps/maze4_learned.{ext}" for ext in ("png", "pdf", "html")]

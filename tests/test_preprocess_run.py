@@ -1,4 +1,4 @@
-"""The preprocessing step's artifacts follow the DESIGN.md contract and keep the optimal policy."""
+"""The preprocessing step's artifacts follow docs/architecture.md and keep the optimal policy."""
 
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ def test_cli_run_logs_usage_after_a_successful_main(caplog):
 def test_rules_by_script_maps_the_workflow_scripts_to_their_rules():
     owners = rules_by_script(sorted((REPO_ROOT / "workflow" / "rules").glob("*.smk")))
     assert owners["maze_ground_truth.py"] == ["maze_ground_truth"]
-    assert owners["preprocess_tabular.py"] == ["preprocess_tabular"]
+    assert owners["preprocess_tabular.py"] == ["preprocess_tabular", "preprocess_model"]
     assert owners["plot_maze_figures.py"] == ["maze_heatmaps", "heatmap_learned"]
     assert owners["collect_rollouts.py"] == ["collect_rollouts", "curve_rollouts"]
 

@@ -92,14 +92,14 @@ def test_shape_mismatch_is_refused(saved):
         load_reward_net(directory)
 
 
-def test_pickle_needs_opt_in(saved, tmp_path):
+def test_pickle_is_never_loaded_directly(saved, tmp_path):
+    """A pickled model goes through the importer (allow-list unpickler, --trust-pickle), never the loader."""
     net, _ = saved
     pickled = tmp_path / "model.pt"
     th.save(net, pickled)
-    with pytest.raises(UserError, match="refusing to unpickle"):
-        load_reward_net(pickled)
-    loaded = load_reward_net(pickled, allow_pickle=True)
-    assert th.equal(loaded.table, net.table)
+    for allow in (False, True):
+        with pytest.raises(UserError, match="import_reward_net.py --trust-pickle"):
+            load_reward_net(pickled, allow_pickle=allow)
 
 
 def test_failed_save_leaves_nothing(tmp_path, monkeypatch):

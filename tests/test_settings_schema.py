@@ -13,6 +13,7 @@ from reward_preprocessing.data.rollouts import RolloutSettings
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.experts.image_stages import ImageExpertSettings, ImageRolloutSettings
 from reward_preprocessing.experts.sb3 import ExpertSettings
+from reward_preprocessing.interpret.run import InterpretSettings
 from reward_preprocessing.preprocessing.image_fit import ImageFitSettings
 from reward_preprocessing.preprocessing.image_run import ImagePreprocessSettings
 from reward_preprocessing.preprocessing.neural_run import FitSettings, NeuralPreprocessSettings
@@ -30,6 +31,8 @@ SECTIONS = {
     "reward_model": (RewardModelSettings, set()),
     "preprocess": (NeuralPreprocessSettings, {"gamma", "objectives"}),
 }
+# Sections of one schema for every kind.
+COMMON_SECTIONS = {"interpret": (InterpretSettings, set())}
 # The same for entries of `kind: image`: the second alternative of each section's schema.
 IMAGE_SECTIONS = {
     "expert": (ImageExpertSettings, {"env"}),  # env: the entry's kwargs
@@ -57,6 +60,13 @@ def test_schema_section_mirrors_its_dataclass(section, kind):
     assert set(schema["properties"]) == field_names(cls) - filled_by_rules
 
 
+@pytest.mark.parametrize("section", sorted(COMMON_SECTIONS))
+def test_common_section_mirrors_its_dataclass(section):
+    cls, filled_by_rules = COMMON_SECTIONS[section]
+    assert ENV_SCHEMA[section]["additionalProperties"] is False
+    assert set(ENV_SCHEMA[section]["properties"]) == field_names(cls) - filled_by_rules
+
+
 def test_fit_settings_mirror_their_schema():
     assert set(section_schema("preprocess")["properties"]["fit"]["properties"]) == field_names(FitSettings)
     image_fit = section_schema("preprocess", "image")["properties"]["fit"]["properties"]
@@ -68,7 +78,7 @@ def test_every_env_section_of_the_configs_builds_its_settings(config):
     envs = yaml.safe_load((REPO_ROOT / "config" / config).read_text())["envs"]
     assert envs
     for name, entry in envs.items():
-        for section, (cls, _) in KINDS[entry.get("kind", "vector")][1].items():
+        for section, (cls, _) in {**KINDS[entry.get("kind", "vector")][1], **COMMON_SECTIONS}.items():
             from_mapping(cls, entry.get(section, {}), f"envs.{name}.{section}")
 
 

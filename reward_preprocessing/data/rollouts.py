@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
 from reward_preprocessing.artifacts import atomic_dir, dumps_json, read_json
+from reward_preprocessing.data.transitions import honest_terminal
 from reward_preprocessing.envs.policy import Policy
 from reward_preprocessing.errors import ArtifactError, UserError
 
@@ -140,7 +141,7 @@ def collect_rollouts(
         steps = math.ceil(min_timesteps * weight)
         trajs = rollout.generate_trajectories(get_actions, venv, rollout.make_min_timesteps(steps), rng)
         venv.close()
-        trajectories += [dataclasses.replace(t, infos=None) for t in trajs]
+        trajectories += [dataclasses.replace(honest_terminal(t), infos=None) for t in trajs]
     return trajectories
 
 

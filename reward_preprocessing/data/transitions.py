@@ -3,18 +3,50 @@
 Smoothness objectives compare consecutive transitions of one trajectory, and
 supervised training splits by trajectory, so every transition keeps its
 episode id and the arrays stay in time order.
+
+``done`` is the env's real termination flag: only the last transition of a
+trajectory that ended by *termination* (``trajectory.terminal``) is done. An
+episode cut off by a time limit is truncated, not terminated: its last next
+state still has a potential, so shaping keeps ``gamma * phi(s')`` there.
+imitation's rollout collection marks every finished episode terminal, time
+limits included; `honest_terminal` corrects that from the episode's last info
+(docs/architecture.md, "Transitions").
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from imitation.data.types import Trajectory
+from imitation.data.types import Trajectory, TrajectoryWithRew
 from imitation.rewards.reward_nets import RewardNet
 
 from reward_preprocessing.errors import UserError
+
+TRUNCATED_KEY = "TimeLimit.truncated"  # what SB3's VecEnvs put in the info of a step cut off by a time limit
+
+
+def honest_terminal(trajectory: TrajectoryWithRew) -> TrajectoryWithRew:
+    """The trajectory with ``terminal`` True only if its episode ended by termination, not by a time limit.
+
+    imitation's `generate_trajectories` sets ``terminal=True`` on every finished
+    episode; the last step's info says whether the env truncated it. Needs the
+    infos (call before dropping them).
+    """
+    if trajectory.infos is None or len(trajectory.infos) == 0:
+        raise UserError("cannot tell termination from truncation: the trajectory has no infos")
+    truncated = bool(trajectory.infos[-1].get(TRUNCATED_KEY, False))
+    return dataclasses.replace(trajectory, terminal=bool(trajectory.terminal) and not truncated)
+
+
+def trajectory_dones(trajectory: Trajectory) -> np.ndarray:
+    """(len,) done flags: True only on the last transition of a terminated trajectory."""
+    dones = np.zeros(len(trajectory.acts), dtype=bool)
+    if trajectory.terminal and len(dones):
+        dones[-1] = True
+    return dones
 
 
 @dataclass
@@ -40,9 +72,7 @@ class TransitionBatch:
             obs.append(np.asarray(t.obs[:-1]))
             next_obs.append(np.asarray(t.obs[1:]))
             acts.append(np.asarray(t.acts))
-            # Every env here has a fixed horizon: episodes end by time limit, never in a terminal
-            # state, so no transition is "done" and a potential keeps its value at the last step.
-            dones.append(np.zeros(n, dtype=bool))
+            dones.append(trajectory_dones(t))
             ids.append(np.full(n, i, dtype=np.int64))
         return cls(np.concatenate(obs), np.concatenate(acts), np.concatenate(next_obs), np.concatenate(dones),
                    np.concatenate(ids))

@@ -20,6 +20,7 @@ import numpy as np
 from gymnasium import spaces
 
 from reward_preprocessing.errors import UserError
+from reward_preprocessing.shaping import shaped_reward
 
 ACTION_NAMES = ("stay", "up", "right", "down", "left")
 # (row, col) deltas, in the order of ACTION_NAMES.
@@ -199,7 +200,7 @@ def build_tabular_model(
 
     phi = potential_table(layout, shaping, cells, has_key, seed)
     base = base_reward_table(layout, reward, cells, has_key)
-    reward_sa = base[:, None] + gamma * phi[next_state] - phi[:, None]
+    reward_sa = shaped_reward(base[:, None], phi[:, None], phi[next_state], gamma)
 
     free = np.ones(num_states, dtype=bool)
     for r, c in layout.walls:

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch as th
 from gymnasium.envs.classic_control.mountain_car import MountainCarEnv
 
 from reward_preprocessing.errors import UserError
+from reward_preprocessing.shaping import shaped_reward as shaping_formula
+
+if TYPE_CHECKING:
+    import torch as th
 
 ENV_ID = "reward_preprocessing/MountainCar-v0"
 HORIZON = 200
@@ -93,6 +96,8 @@ def potential(obs: np.ndarray, shaping: str, params: RandomPotentialParams | Non
 
 def potential_torch(obs: th.Tensor, shaping: str, params: RandomPotentialParams | None = None) -> th.Tensor:
     """Torch twin of `potential` (same float64 arithmetic) for reward nets."""
+    import torch as th  # here, not at the top: `import reward_preprocessing` registers the envs without torch
+
     obs = obs.to(th.float64)
     return _potential(obs[..., 0], obs[..., 1], shaping, params, th.sin, th.zeros_like)
 
@@ -112,7 +117,8 @@ def shaped_reward(
     obs: np.ndarray, next_obs: np.ndarray, shaping: str, gamma: float, params: RandomPotentialParams | None = None
 ) -> np.ndarray:
     """r(s) + gamma * phi(s') - phi(s), vectorized over leading dimensions."""
-    return base_reward(obs) + gamma * potential(next_obs, shaping, params) - potential(obs, shaping, params)
+    phi, phi_next = potential(obs, shaping, params), potential(next_obs, shaping, params)
+    return shaping_formula(base_reward(obs), phi, phi_next, gamma)
 
 
 class ShapedMountainCarEnv(MountainCarEnv):

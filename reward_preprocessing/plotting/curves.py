@@ -22,13 +22,13 @@ from reward_preprocessing.artifacts import atomic_path
 from reward_preprocessing.data.rollouts import load_rollouts
 from reward_preprocessing.data.transitions import TransitionBatch
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.plotting.heatmaps import display_name
+from reward_preprocessing.plotting.labels import display_name
+from reward_preprocessing.plotting.style import RC
 from reward_preprocessing.preprocessing.objectives import OBJECTIVES
 from reward_preprocessing.rewards.io import load_reward_net, read_spec
 
 DPI = 150
 PANEL_SIZE = (3.2, 1.9)  # inches per panel
-_RC = {"font.family": "DejaVu Sans", "svg.hashsalt": "reward_preprocessing"}
 LINE_COLOUR = "#1f4e9c"
 
 
@@ -75,7 +75,7 @@ def build_figure(grid: CurveGrid, dpi: int = DPI) -> Figure:
     """The grid as a matplotlib `Figure` (no pyplot state)."""
     rows, cols = len(grid.row_labels), len(grid.col_labels)
     steps = np.arange(grid.rewards.shape[2])
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(RC):
         fig = Figure(figsize=(PANEL_SIZE[0] * cols + 0.6, PANEL_SIZE[1] * rows + 0.7), dpi=dpi, facecolor="white")
         axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
         for r in range(rows):
@@ -104,7 +104,7 @@ def build_figure(grid: CurveGrid, dpi: int = DPI) -> Figure:
 def save_curves_png_pdf(grid: CurveGrid, png_path: str | os.PathLike, pdf_path: str | os.PathLike) -> None:
     """PNG and PDF, byte-identical on reruns (no timestamps or software tags)."""
     fig = build_figure(grid)
-    with matplotlib.rc_context(_RC), atomic_path(png_path) as png_tmp, atomic_path(pdf_path) as pdf_tmp:
+    with matplotlib.rc_context(RC), atomic_path(png_path) as png_tmp, atomic_path(pdf_path) as pdf_tmp:
         fig.savefig(png_tmp, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
         fig.savefig(pdf_tmp, format="pdf", facecolor="white", metadata={"CreationDate": None, "Producer": None})
 

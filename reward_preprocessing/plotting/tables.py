@@ -40,7 +40,9 @@ def _finite(text: str, name: str, where: str) -> float:
 
 
 def load_rewards_csv(path: str | os.PathLike, num_states: int, num_actions: int) -> tuple[np.ndarray, np.ndarray]:
-    """Read a ``rewards.csv`` (DESIGN.md contract) into (S, A) arrays ``(original, preprocessed)``.
+    """Read a ``rewards.csv`` into (S, A) arrays ``(original, preprocessed)``.
+
+    The contract: docs/architecture.md, "Preprocessed models".
 
     Every (state, action) pair must appear exactly once: a blocked move still has a
     reward in the table, and the heatmap decides whether to draw it.

@@ -23,7 +23,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.preprocessing.objectives import check_objective, is_log, is_smooth, objective_value
+from reward_preprocessing.preprocessing.objectives import check_objective, is_smooth, objective_value, penalty
+from reward_preprocessing.shaping import shaped_reward
 
 
 def consecutive_pairs(episode_ids: np.ndarray) -> np.ndarray:
@@ -101,12 +102,7 @@ def _shaped(
     obs, next_obs, reward, dones = batch
     phi = potential(obs).reshape(len(obs))
     phi_next = potential(next_obs).reshape(len(obs))
-    return reward + gamma * (1.0 - dones) * phi_next - phi - shift
-
-
-def _penalty_mean(residuals: th.Tensor, objective: str) -> th.Tensor:
-    """mean |x| or mean log(1 + |x|) of the residuals (r' itself, or differences of consecutive r')."""
-    return th.log1p(residuals.abs()).mean() if is_log(objective) else residuals.abs().mean()
+    return shaped_reward(reward, phi, phi_next, gamma, done=dones, shift=shift)
 
 
 def _shaped_all(potential: nn.Module, shift: float, data: _Data, gamma: float, chunk: int = 4096) -> np.ndarray:
@@ -212,7 +208,7 @@ def fit_potential(
                     unshifted = _shaped(potential, th.zeros((), device=device), gamma, batch)
                 shaped = unshifted - shift
             # In a smooth batch, rows 2k and 2k + 1 are the consecutive transitions of pair k.
-            loss = _penalty_mean(shaped[0::2] - shaped[1::2] if smooth else shaped, objective)
+            loss = penalty(shaped[0::2] - shaped[1::2] if smooth else shaped, objective).mean()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

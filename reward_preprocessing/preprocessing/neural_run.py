@@ -22,6 +22,11 @@ from reward_preprocessing.data.rollouts import load_rollouts
 from reward_preprocessing.data.transitions import TransitionBatch
 from reward_preprocessing.devices import Device, resolve_device, set_threads
 from reward_preprocessing.errors import UserError
+from reward_preprocessing.preprocessing.feature_lp import (
+    FeatureSettings,
+    FeatureSolution,
+    preprocess_features_model_dir,
+)
 from reward_preprocessing.preprocessing.neural import NeuralPreprocessResult, fit_potential
 from reward_preprocessing.preprocessing.objectives import OBJECTIVES, check_objective
 from reward_preprocessing.preprocessing.potentials import critic_potential
@@ -29,7 +34,7 @@ from reward_preprocessing.rewards.io import load_reward_net, read_spec, write_re
 from reward_preprocessing.rewards.potentials import BoxMLPPotential, LinearPotential, MLPPotential, build_potential
 from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
 
-POTENTIAL_KINDS = ("linear", "mlp", "mlp_box", "critic", "critic_fixed")
+POTENTIAL_KINDS = ("features", "linear", "mlp", "mlp_box", "critic", "critic_fixed")
 log = logging.getLogger(__name__)
 
 
@@ -51,15 +56,19 @@ class NeuralPreprocessSettings:
     """Neural preprocessing of a non-tabular reward model (config: ``envs.<env>.preprocess`` and ``gamma``).
 
     Attributes:
-        potential: ``linear``, ``mlp``, ``mlp_box`` (an MLP over observations rescaled by the observation
-            space's bounds), ``critic`` (the expert's critic as initial potential) or ``critic_fixed``.
+        potential: ``features`` (Φ = w·φ(s) over the feature map of `features`, solved exactly: an LP for
+            the L1 objectives, majorize–minimize from the L1 optimum for the log ones), or a gradient fit of
+            ``linear``, ``mlp``, ``mlp_box`` (an MLP over observations rescaled by the observation space's
+            bounds), ``critic`` (the expert's critic as initial potential) or ``critic_fixed``.
         hidden_sizes: widths of the MLP potentials.
+        features: the feature map and exact solver of the ``features`` potential.
         objectives: the objectives to preprocess for, one output directory each.
     """
 
     potential: str = "mlp_box"
     hidden_sizes: list[int] = field(default_factory=lambda: [128, 128])
     fit: FitSettings = field(default_factory=FitSettings)
+    features: FeatureSettings = field(default_factory=FeatureSettings)
     gamma: float = 0.99
     objectives: list[str] = field(default_factory=lambda: list(OBJECTIVES))
     device: Device = "auto"
@@ -83,6 +92,8 @@ def make_potential(
     """An untrained potential of `kind`, or the critic of the expert in `expert`."""
     if kind not in POTENTIAL_KINDS:
         raise UserError(f"unknown potential {kind!r}; choose one of: {', '.join(POTENTIAL_KINDS)}")
+    if kind == "features":
+        raise UserError("potential 'features' is solved exactly (preprocessing/feature_lp.py), not fitted")
     if kind.startswith("critic"):
         if expert is None:
             raise UserError(f"potential {kind!r} needs an SB3 expert (--expert)")
@@ -113,10 +124,16 @@ def preprocess_neural_model_dir(
     settings: NeuralPreprocessSettings | None = None,
     expert: str | None = None,
     progress: bool = True,
-) -> NeuralPreprocessResult:
-    """Fit a potential for `objective` over the rollouts' transitions and write `out_dir`."""
+) -> NeuralPreprocessResult | FeatureSolution:
+    """Fit a potential for `objective` over the rollouts' transitions and write `out_dir`.
+
+    The ``features`` potential is not fitted: `feature_lp` solves for its weights exactly.
+    """
     check_objective(objective)
     settings = settings or NeuralPreprocessSettings()
+    if settings.potential == "features":
+        return preprocess_features_model_dir(model_dir, rollouts_dir, objective, out_dir, settings.gamma,
+                                             settings.features)
     fit, gamma, potential = settings.fit, settings.gamma, settings.potential
     device = resolve_device(settings.device)
     spec = read_spec(model_dir)
@@ -164,7 +181,7 @@ def preprocess_neural_stage(
     expert: str | None = None,
     threads: int = 1,
     progress: bool = True,
-) -> dict[str, NeuralPreprocessResult]:
+) -> dict[str, NeuralPreprocessResult | FeatureSolution]:
     """Preprocess one model for every objective of `settings`, into ``out_root/<objective>`` (one process)."""
     if settings.needs_expert and expert is None:
         raise UserError(f"potential {settings.potential!r} needs an SB3 expert")

@@ -7,10 +7,14 @@ cares about how many values are non-zero more than about their size.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import torch as th
 
 from reward_preprocessing.errors import UserError
+
+ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, th.Tensor)
 
 OBJECTIVES = ("sparse_l1", "smooth_l1", "sparse_log", "smooth_log")
 
@@ -29,12 +33,19 @@ def is_log(name: str) -> bool:
     return check_objective(name).endswith("log")
 
 
-def penalty(x: np.ndarray, name: str) -> np.ndarray:
-    """Elementwise |x| or log(1 + |x|)."""
-    return np.log1p(np.abs(x)) if is_log(name) else np.abs(x)
+def log_penalty(x: ArrayOrTensor) -> ArrayOrTensor:
+    """Elementwise log(1 + |x|): the penalty of the log objectives (numpy arrays or torch tensors)."""
+    return th.log1p(x.abs()) if isinstance(x, th.Tensor) else np.log1p(np.abs(x))
 
 
-def residuals(reward: np.ndarray, name: str, pairs: np.ndarray | None = None) -> np.ndarray:
+def penalty(x: ArrayOrTensor, name: str) -> ArrayOrTensor:
+    """Elementwise |x| or log(1 + |x|), as objective `name` penalizes it (numpy arrays or torch tensors)."""
+    if is_log(name):
+        return log_penalty(x)
+    return x.abs() if isinstance(x, th.Tensor) else np.abs(x)
+
+
+def residuals(reward: ArrayOrTensor, name: str, pairs: ArrayOrTensor | None = None) -> ArrayOrTensor:
     """What the objective penalizes: r' itself, or r'_i - r'_j over neighbour pairs."""
     if not is_smooth(name):
         return reward
@@ -53,8 +64,4 @@ def objective_value(reward: np.ndarray, name: str, pairs: np.ndarray | None = No
 
 def objective_torch(reward: th.Tensor, name: str, pairs: th.Tensor | None = None) -> th.Tensor:
     """Differentiable version of `objective_value` for gradient-based solvers."""
-    if is_smooth(name):
-        if pairs is None:
-            raise UserError(f"objective {name!r} needs neighbour pairs")
-        reward = reward[pairs[:, 0]] - reward[pairs[:, 1]]
-    return th.log1p(reward.abs()).mean() if is_log(name) else reward.abs().mean()
+    return penalty(residuals(reward, name, pairs), name).mean()

@@ -14,7 +14,8 @@ import torch as th
 from torch import nn
 
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.rewards.potentials import ACTIVATIONS, CriticPotential
+from reward_preprocessing.rewards.mlp import ACTIVATIONS
+from reward_preprocessing.rewards.potentials import CriticPotential
 
 
 def _linear_layers(module: nn.Module) -> list[nn.Linear]:

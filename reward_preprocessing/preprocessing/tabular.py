@@ -15,13 +15,14 @@ from imitation.rewards.reward_nets import RewardNet
 
 from reward_preprocessing.envs.maze import TabularModel
 from reward_preprocessing.errors import UserError
+from reward_preprocessing.shaping import shaped_reward
 
 
 def neighbour_pairs(states: np.ndarray, next_states: np.ndarray) -> np.ndarray:
     """Unordered pairs {i, j}, i < j, of transitions that are neighbours.
 
     Transitions i and j are neighbours when they start in the same state, or
-    one starts where the other ends (DESIGN.md). Returns an (P, 2) int array,
+    one starts where the other ends (docs/architecture.md, "Shared formulas"). Returns an (P, 2) int array,
     sorted, so that the result is deterministic.
     """
     n = len(states)
@@ -83,7 +84,7 @@ class TabularProblem:
 
     def shaped(self, potential: np.ndarray, shift: float) -> np.ndarray:
         """r' for a given potential and shift."""
-        return self.reward + self.gamma * potential[self.next_states] - potential[self.states] - shift
+        return shaped_reward(self.reward, potential[self.states], potential[self.next_states], self.gamma, shift=shift)
 
     @classmethod
     def from_model(
@@ -112,7 +113,7 @@ class Solution:
     info: dict[str, Any] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, Any]:
-        """The `metrics.json` content (DESIGN.md contract)."""
+        """The `metrics.json` content (docs/architecture.md, "Preprocessed models")."""
         return {
             "objective": self.objective,
             "value": self.value,
@@ -128,6 +129,6 @@ class Solution:
 def reward_table(net: RewardNet, model: TabularModel) -> np.ndarray:
     """Evaluate any reward net on every (s, a, next_state[s, a]) of a maze, as (S, A)."""
     states, actions, next_states = model.transitions()
-    dones = np.zeros(len(states), dtype=bool)
+    dones = np.zeros(len(states), dtype=bool)  # a maze has no terminal states (episodes end by time limit)
     rewards = net.predict(states, actions, next_states, dones)
     return np.asarray(rewards, dtype=np.float64).reshape(model.num_states, model.num_actions)

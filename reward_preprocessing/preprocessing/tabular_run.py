@@ -1,6 +1,6 @@
 """Preprocess a stored tabular reward model and write every artifact of the contract.
 
-Output directory (DESIGN.md): the preprocessed model (``model.safetensors`` +
+Output directory (docs/architecture.md, "Preprocessed models"): the preprocessed model (``model.safetensors`` +
 ``spec.json``), ``rewards.csv``, ``potential.csv`` and ``metrics.json``; it
 appears complete or not at all.
 """
@@ -26,6 +26,7 @@ from reward_preprocessing.preprocessing.tabular import Solution, TabularProblem,
 from reward_preprocessing.rewards.ground_truth import maze_reward_net
 from reward_preprocessing.rewards.io import load_reward_net, read_spec, save_reward_net, write_reward_net
 from reward_preprocessing.rewards.tabular import TabularRewardNet
+from reward_preprocessing.shaping import shaped_reward
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def preprocessed_net(net: Any, model: TabularModel, solution: Solution, gamma: f
     phi = solution.potential
     if isinstance(net, TabularRewardNet):
         base = net.table.detach().cpu().numpy().astype(np.float64)
-        table = base + gamma * phi[None, None, :] - phi[:, None, None] - solution.shift
+        table = shaped_reward(base, phi[:, None, None], phi[None, None, :], gamma, shift=solution.shift)
         return TabularRewardNet.from_table(table, net.observation_space, net.action_space)
     reward_sa = solution.preprocessed.reshape(model.num_states, model.num_actions)
     return TabularRewardNet.from_transitions(reward_sa, model.next_state, net.observation_space, net.action_space)

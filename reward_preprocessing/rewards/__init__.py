@@ -2,7 +2,15 @@
 
 # Importing every module that registers a RewardNet class or a potential kind lets `load_reward_net`
 # find each class named in a spec.json without the caller importing its module first.
-from reward_preprocessing.rewards import cnn, cnn_potential, mlp, mountain_car, potentials, shaped  # noqa: F401
+from reward_preprocessing.rewards import (  # noqa: F401
+    cnn,
+    cnn_potential,
+    imitation_nets,
+    mlp,
+    mountain_car,
+    potentials,
+    shaped,
+)
 from reward_preprocessing.rewards.io import load_reward_net, save_reward_net
 from reward_preprocessing.rewards.tabular import TabularRewardNet
 

@@ -13,10 +13,29 @@ from typing import Any
 import torch as th
 from gymnasium import spaces
 from imitation.rewards.reward_nets import RewardNet
+from torch import nn
 
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.rewards.registry import register_reward_net
 from reward_preprocessing.scaling import BoxScale, box_bounds
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
+
+
+def build_mlp(in_size: int, hidden_sizes: Sequence[int], out_size: int, activation: str = "relu") -> nn.Sequential:
+    """``Linear, act, ..., Linear``: the one MLP of this library (reward nets and potentials).
+
+    Layers are created in order, so a seeded torch RNG gives the same weights every time.
+    """
+    if activation not in ACTIVATIONS:
+        raise UserError(f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}")
+    layers: list[nn.Module] = []
+    width = int(in_size)
+    for hidden in hidden_sizes:
+        layers += [nn.Linear(width, int(hidden)), ACTIVATIONS[activation]()]
+        width = int(hidden)
+    layers.append(nn.Linear(width, int(out_size)))
+    return nn.Sequential(*layers)
 
 
 @register_reward_net
@@ -44,12 +63,7 @@ class MlpRewardNet(RewardNet):
         self.use_action = bool(use_action)
         self.scale = BoxScale(*box_bounds(observation_space))
         in_size = 2 * observation_space.shape[0] + (int(action_space.n) if self.use_action else 0)
-        layers: list[th.nn.Module] = []
-        for width in self.hid_sizes:
-            layers += [th.nn.Linear(in_size, width), th.nn.ReLU()]
-            in_size = width
-        layers.append(th.nn.Linear(in_size, 1))
-        self.mlp = th.nn.Sequential(*layers)
+        self.mlp = build_mlp(in_size, self.hid_sizes, 1)
 
     def spec_kwargs(self) -> dict[str, Any]:
         return {"hid_sizes": self.hid_sizes, "use_action": self.use_action}

@@ -22,6 +22,7 @@ from reward_preprocessing.envs.mountain_car import (
 )
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.rewards.registry import register_reward_net
+from reward_preprocessing.shaping import shaped_reward
 
 
 @register_reward_net
@@ -55,11 +56,8 @@ class MountainCarRewardNet(RewardNet):
         s = state.to(th.float64)
         goal = (s[:, 0] >= GOAL_POSITION) & (s[:, 1] >= GOAL_VELOCITY)
         base = th.where(goal, 0.0, STEP_PENALTY).to(th.float64)
-        return (
-            base
-            + self.gamma * potential_torch(next_state, self.shaping, self.params)
-            - potential_torch(state, self.shaping, self.params)
-        )
+        phi = potential_torch(state, self.shaping, self.params)
+        return shaped_reward(base, phi, potential_torch(next_state, self.shaping, self.params), self.gamma)
 
 
 def mountain_car_reward_net(

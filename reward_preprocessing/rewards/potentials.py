@@ -22,21 +22,9 @@ import torch as th
 from torch import nn
 
 from reward_preprocessing.errors import UserError
+from reward_preprocessing.rewards.feature_potential import FeaturePotential
+from reward_preprocessing.rewards.mlp import build_mlp
 from reward_preprocessing.scaling import BoxScale
-
-ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
-
-
-def _mlp(in_size: int, hidden_sizes: Sequence[int], out_size: int, activation: str) -> nn.Sequential:
-    if activation not in ACTIVATIONS:
-        raise UserError(f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}")
-    layers: list[nn.Module] = []
-    width = in_size
-    for hidden in hidden_sizes:
-        layers += [nn.Linear(width, hidden), ACTIVATIONS[activation]()]
-        width = hidden
-    layers.append(nn.Linear(width, out_size))
-    return nn.Sequential(*layers)
 
 
 class LinearPotential(nn.Module):
@@ -65,13 +53,7 @@ class MLPPotential(nn.Module):
             raise UserError(f"an MLP potential needs obs_dim >= 1 and positive hidden sizes, got {hidden_sizes}")
         self.obs_dim = int(obs_dim)
         self.hidden_sizes = [int(h) for h in hidden_sizes]
-        layers: list[nn.Module] = []
-        width = self.obs_dim
-        for hidden in self.hidden_sizes:
-            layers += [nn.Linear(width, hidden), nn.ReLU()]
-            width = hidden
-        layers.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*layers)
+        self.net = build_mlp(self.obs_dim, self.hidden_sizes, 1)
 
     def forward(self, obs: th.Tensor) -> th.Tensor:
         return self.net(obs.flatten(1).float()).squeeze(-1)
@@ -101,7 +83,7 @@ class CriticPotential(nn.Module):
         self.obs_dim, self.n_outputs, self.activation = int(obs_dim), int(n_outputs), activation
         self.hidden_sizes = [int(h) for h in hidden_sizes]
         self.scale = BoxScale(low, high) if low is not None and high is not None else None
-        self.net = _mlp(self.obs_dim, self.hidden_sizes, self.n_outputs, activation)
+        self.net = build_mlp(self.obs_dim, self.hidden_sizes, self.n_outputs, activation)
 
     def forward(self, obs: th.Tensor) -> th.Tensor:
         out = self.net(self.scale(obs) if self.scale is not None else obs.flatten(1).float())
@@ -126,7 +108,7 @@ class BoxMLPPotential(nn.Module):
         super().__init__()
         self.scale = BoxScale(low, high)
         self.hidden_sizes = [int(h) for h in hidden_sizes]
-        self.net = _mlp(len(self.scale.low), self.hidden_sizes, 1, "relu")
+        self.net = build_mlp(len(self.scale.low), self.hidden_sizes, 1, "relu")
 
     def forward(self, obs: th.Tensor) -> th.Tensor:
         return self.net(self.scale(obs)).squeeze(-1)
@@ -141,6 +123,7 @@ POTENTIALS: dict[str, type[nn.Module]] = {
     "mlp": MLPPotential,
     "critic": CriticPotential,
     "mlp_box": BoxMLPPotential,
+    "features": FeaturePotential,  # Phi = w . phi(s), solved exactly by preprocessing/feature_lp.py
 }
 
 

@@ -20,6 +20,7 @@ from reward_preprocessing.errors import UserError
 from reward_preprocessing.rewards.io import build_reward_net, net_spec
 from reward_preprocessing.rewards.potentials import build_potential
 from reward_preprocessing.rewards.registry import register_reward_net
+from reward_preprocessing.shaping import shaped_reward
 
 
 @register_reward_net
@@ -61,7 +62,7 @@ class PreprocessedRewardNet(RewardNet):
         reward = self.base(state, action, next_state, done)
         phi = self.potential(state).reshape(reward.shape)
         phi_next = self.potential(next_state).reshape(reward.shape)
-        return reward + self.gamma * (1.0 - done.to(reward.dtype)) * phi_next - phi - self.shift
+        return shaped_reward(reward, phi, phi_next, self.gamma, done=done.to(reward.dtype), shift=self.shift)
 
     @classmethod
     def from_parts(cls, base: RewardNet, potential: nn.Module, gamma: float, shift: float) -> PreprocessedRewardNet:

@@ -18,6 +18,7 @@ from imitation.algorithms import preference_comparisons as pc
 from imitation.data.types import TrajectoryWithRew, TrajectoryWithRewPair
 from imitation.util import logger as imit_logger
 
+from reward_preprocessing.data.transitions import trajectory_dones
 from reward_preprocessing.envs.maze import TabularModel
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.experts.value_iteration import value_iteration
@@ -74,8 +75,9 @@ class ExploratoryGenerator(pc.TrajectoryGenerator):
             obs.append(state)
         obs_arr, acts_arr = np.stack(obs, axis=1), np.stack(acts, axis=1)
         rews = m.reward[obs_arr[:, :-1], acts_arr].astype(np.float32)
+        # A maze has no terminal states: every episode ends by the time limit (truncation).
         return [
-            TrajectoryWithRew(obs=obs_arr[i], acts=acts_arr[i], infos=None, rews=rews[i], terminal=True)
+            TrajectoryWithRew(obs=obs_arr[i], acts=acts_arr[i], infos=None, rews=rews[i], terminal=False)
             for i in range(episodes)
         ]
 
@@ -135,7 +137,7 @@ class BatchedPreferenceModel(pc.PreferenceModel):
         obs = np.concatenate([f.obs[:-1] for f in frags])
         next_obs = np.concatenate([f.obs[1:] for f in frags])
         acts = np.concatenate([f.acts for f in frags])
-        dones = np.zeros(len(acts), dtype=bool)
+        dones = np.concatenate([trajectory_dones(f) for f in frags])
         rews = self.model(*self.model.preprocess(obs, acts, next_obs, dones)).reshape(-1, 2, length)
         probs = self._probability_of_first(rews)
         if not all(isinstance(f, TrajectoryWithRew) for f in frags):

@@ -72,7 +72,7 @@ MAZES = ["maze4", "maze10", "keymaze6", "keymaze10"]
 REWARDS = ["goal", "path"]
 SHAPINGS = ["unshaped", "dense", "antidense", "random"]
 OBJECTIVES = ["sparse_l1", "smooth_l1", "sparse_log", "smooth_log"]
-# Columns of each heatmap mode after the unmodified reward (reward_preprocessing/plotting/maze_figures.py).
+# Columns of each heatmap mode after the unmodified reward (docs/architecture.md, "Figures").
 HEATMAP_MODES = {
     "default": ["sparse_l1", "smooth_log"],
     "l1": ["sparse_l1", "smooth_l1"],

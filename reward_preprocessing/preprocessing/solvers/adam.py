@@ -11,6 +11,7 @@ from reward_preprocessing.errors import UserError
 from reward_preprocessing.preprocessing.objectives import is_smooth, objective_torch
 from reward_preprocessing.preprocessing.solvers.result import SolverResult
 from reward_preprocessing.preprocessing.tabular import TabularProblem
+from reward_preprocessing.shaping import shaped_reward
 
 OPTIONS = ("lr", "epochs")
 
@@ -32,7 +33,7 @@ def solve_adam(problem: TabularProblem, objective: str, lr: float = 1e-3, epochs
     trace = []
     for epoch in range(epochs):
         optimizer.zero_grad()
-        shaped = reward + problem.gamma * phi[next_states] - phi[states] - shift
+        shaped = shaped_reward(reward, phi[states], phi[next_states], problem.gamma, shift=shift)
         loss = objective_torch(shaped, objective, pairs)
         loss.backward()
         optimizer.step()

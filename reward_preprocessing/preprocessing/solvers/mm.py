@@ -16,7 +16,7 @@ import numpy as np
 import scipy.optimize
 
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.preprocessing.objectives import is_log
+from reward_preprocessing.preprocessing.objectives import is_log, log_penalty
 from reward_preprocessing.preprocessing.solvers.result import SolverResult
 from reward_preprocessing.preprocessing.tabular import TabularProblem
 from reward_preprocessing.preprocessing.weighted_l1 import ResidualMap, WeightedL1, residual_map
@@ -27,7 +27,7 @@ RESTART_SMOOTHING = 0.01
 
 
 def _log_value(residuals: np.ndarray) -> float:
-    return float(np.log1p(np.abs(residuals)).mean())
+    return float(log_penalty(residuals).mean())
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,9 @@ class _LogDescent:
             totals = np.empty(len(steps))
             for k in range(0, len(steps), chunk):  # chunks bound the memory of the (steps x rows) table
                 moved = local[None, :] + steps[k : k + chunk, None] * coef[None, :]
-                totals[k : k + chunk] = np.log1p(np.abs(moved)).sum(axis=1)
+                totals[k : k + chunk] = log_penalty(moved).sum(axis=1)
             best = int(np.argmin(totals))
-            if totals[best] < np.log1p(np.abs(local)).sum() - 1e-12:
+            if totals[best] < log_penalty(local).sum() - 1e-12:
                 res[rows] = local + steps[best] * coef
                 x[j] += steps[best]
                 self.coordinate_moves += 1

@@ -1,0 +1,116 @@
+"""Exact feature-potential preprocessing: seconds and peak memory against transitions and features.
+
+MountainCar transitions from a uniformly random policy (the env's physics, vectorized here so that 1e5
+transitions take no time to make), the randomly shaped reward, Chebyshev features of total degree d
+(K = (d + 1)(d + 2) / 2 - 1). Each case runs in a fresh process, so its peak resident memory (VmHWM)
+is its own.
+
+    python benchmarks/feature_lp_scaling.py [--transitions 1000 10000 100000] [--degrees 6 16 23]
+        [--objectives sparse_l1 sparse_log] [--timeout 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+LOW, HIGH = [-1.2, -0.07], [0.6, 0.07]
+
+
+def mountain_car_walks(transitions: int, seed: int = 0, horizon: int = 200) -> tuple[np.ndarray, ...]:
+    """(obs, next_obs, episode_ids) of random-policy MountainCar episodes (gymnasium's dynamics, float32 states)."""
+    episodes = -(-transitions // horizon)
+    rng = np.random.default_rng(seed)
+    pos = rng.uniform(-0.6, -0.4, episodes).astype(np.float32).astype(np.float64)
+    vel = np.zeros(episodes)
+    states = np.empty((horizon + 1, episodes, 2))
+    states[0] = np.stack([pos, vel], 1)
+    for t in range(horizon):
+        action = rng.integers(0, 3, episodes)
+        vel = np.clip(vel + (action - 1) * 0.001 - np.cos(3 * pos) * 0.0025, -0.07, 0.07)
+        pos = np.clip(pos + vel, -1.2, 0.6)
+        vel = np.where((pos == -1.2) & (vel < 0), 0.0, vel)
+        pos, vel = pos.astype(np.float32).astype(np.float64), vel.astype(np.float32).astype(np.float64)
+        states[t + 1] = np.stack([pos, vel], 1)
+    obs = states[:-1].transpose(1, 0, 2).reshape(-1, 2)[:transitions]
+    next_obs = states[1:].transpose(1, 0, 2).reshape(-1, 2)[:transitions]
+    ids = np.repeat(np.arange(episodes), horizon)[:transitions]
+    return obs, next_obs, ids
+
+
+def run_case(transitions: int, degree: int, objective: str) -> dict:
+    from reward_preprocessing.envs.mountain_car import RandomPotentialParams, shaped_reward
+    from reward_preprocessing.preprocessing.feature_lp import FeatureSettings, solve_features
+    from reward_preprocessing.rewards.feature_potential import FeatureMap
+
+    obs, next_obs, ids = mountain_car_walks(transitions)
+    # The randomly shaped MountainCar reward plus a term that is no shaping (a bonus for speed), so that the
+    # optimum is not trivially zero.
+    reward = shaped_reward(obs, next_obs, "random", 0.99, RandomPotentialParams.from_seed(0))
+    reward = reward + (np.abs(next_obs[:, 1]) > 0.02)
+    components = [{"kind": "polynomial", "degree": degree}]
+    start, cpu_start = time.perf_counter(), time.process_time()
+    fmap = FeatureMap(LOW, HIGH, components)
+    features, next_features = fmap.numpy(obs), fmap.numpy(next_obs)
+    solution = solve_features(features, next_features, reward, ids, objective, 0.99,
+                              settings=FeatureSettings(components=components, mm_tol=1e-4))
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    peak_kb = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
+                   if line.startswith("VmHWM"))
+    return {
+        "transitions": transitions, "features": fmap.num_features, "objective": objective,
+        "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3), "peak_rss_mb": round(peak_kb / 1024, 1),
+        "value": solution.value_after,
+        "duality_gap": solution.info["duality_gap"], "lp_solves": solution.info["lp_solves"],
+        "lp_method": solution.info["lp_method"], "lp_iterations": solution.info["lp_iterations"],
+        "mm_steps": solution.info.get("mm_steps", 0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transitions", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--degrees", type=int, nargs="+", default=[6, 16, 23])
+    parser.add_argument("--objectives", nargs="+", default=["sparse_l1", "smooth_l1", "sparse_log"])
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--case", nargs=3, metavar=("N", "DEGREE", "OBJECTIVE"), help=argparse.SUPPRESS)
+    parser.add_argument("--out", default=str(RESULTS / "feature_lp_scaling"))
+    args = parser.parse_args()
+    if args.case:
+        print(json.dumps(run_case(int(args.case[0]), int(args.case[1]), args.case[2])))
+        return
+    rows = []
+    header = (f"{'objective':<11} {'transitions':>11} {'features':>8} {'seconds':>9} {'cpu s':>8} {'peak MB':>8} "
+              f"{'LPs':>4} {'gap':>9} method")
+    print(header, flush=True)
+    for objective in args.objectives:
+        for n in args.transitions:
+            for degree in args.degrees:
+                cmd = [sys.executable, __file__, "--case", str(n), str(degree), objective]
+                try:
+                    done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, check=True)
+                    row = json.loads(done.stdout.strip().splitlines()[-1])
+                except subprocess.TimeoutExpired:
+                    k = (degree + 1) * (degree + 2) // 2 - 1
+                    row = {"transitions": n, "features": k, "objective": objective, "seconds": None,
+                           "timeout": args.timeout}
+                rows.append(row)
+                Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.out + ".json").write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")  # after each
+                if row["seconds"] is None:
+                    print(f"{objective:<11} {n:>11} {row['features']:>8} {'>' + str(int(args.timeout)):>9}", flush=True)
+                else:
+                    print(f"{objective:<11} {n:>11} {row['features']:>8} {row['seconds']:>9.2f} "
+                          f"{row['cpu_seconds']:>8.2f} {row['peak_rss_mb']:>8.0f} {row['lp_solves']:>4} "
+                          f"{row['duality_gap']:>9.1e} {row['lp_method']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,439 @@
+"""Exact preprocessing over rollout transitions with a feature potential Phi(s) = w . phi(s).
+
+r' = r + gamma * (1 - done) * Phi(s') - Phi(s) - c is affine in (w, c), so every
+objective penalizes residuals ``h + M x``:
+
+* sparse: h = r, M = [B, -1], x = (w, c), with B = gamma (1 - done) phi(s') - phi(s);
+* smooth: h = D r, M = D B, x = w, where D takes differences of consecutive
+  transitions of one trajectory (a terminal transition ends the trajectory).
+
+How it is solved exactly, and fast:
+
+1. **Orthonormal coordinates.** A thin SVD M = U S V^T (numerically null
+   directions dropped: they do not change r'). With z the new variables the
+   residual is ``g + U z``, where ``g = h - U U^T h`` is h projected off the
+   shaping span. Shaped and unshaped versions of one reward have the same g (to
+   rounding) whenever the shaping lies in the span of the features, so they
+   pose the *same* LP and get the same answer.
+2. **Exact weighted L1.** ``min_z sum_i w_i |g_i + u_i z|`` is solved through its
+   dual ``min g.y s.t. U^T y = 0, |y| <= w``: by HiGHS dual simplex up to 20,000
+   rows (a vertex, warm-started across MM's weights), above that by a primal-dual
+   interior-point method (Frisch-Newton) whose iterations cost one K x K Cholesky
+   and a pass over the rows, so time grows linearly with the transitions.
+3. **Certificate.** For the returned (z, y) the primal ``sum w |res|`` and the dual
+   ``-g.y`` of the full problem and the dual infeasibility ``|U^T y|`` go into
+   ``metrics.json``; a solution with a relative gap above 1e-6 is refused.
+4. **Log objectives.** Majorize-minimize from the L1 optimum: each step is the
+   weighted L1 problem with weights 1 / (1 + |res|), accepted only if it lowers
+   the objective, so the trace is monotone.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+import torch as th
+
+from reward_preprocessing.artifacts import atomic_dir, write_json
+from reward_preprocessing.data.rollouts import load_rollouts
+from reward_preprocessing.data.transitions import TransitionBatch
+from reward_preprocessing.errors import UserError
+from reward_preprocessing.preprocessing.objectives import check_objective, is_log, is_smooth, objective_value
+from reward_preprocessing.preprocessing.weighted_l1 import CERTIFICATE_TOL, ResidualMap, WeightedL1
+from reward_preprocessing.rewards.feature_potential import FeaturePotential, component_size
+from reward_preprocessing.rewards.io import load_reward_net, read_spec, write_reward_net
+from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
+from reward_preprocessing.scaling import box_bounds
+
+# Float64 arrays of the problem's size held at the peak (phi(s), phi(s'), M, U and the SVD's workspace).
+_PEAK_COPIES = 6
+
+
+@dataclass
+class FeatureSettings:
+    """The feature map and the exact solver's knobs.
+
+    ``components``: the feature map (see `rewards.feature_potential`).
+    ``max_memory_gb``: refuse, before building anything, an LP whose estimated
+    peak memory exceeds this. ``mm_tol``/``mm_max_iter``: stop MM once a step
+    gains a fraction <= mm_tol, or after mm_max_iter steps.
+    """
+
+    components: list[dict[str, Any]] = field(default_factory=lambda: [{"kind": "polynomial", "degree": 16}])
+    max_memory_gb: float = 8.0
+    mm_tol: float = 1e-9
+    mm_max_iter: int = 100
+
+
+def estimated_bytes(rows: int, num_features: int) -> int:
+    """Peak memory of the solve for `rows` residuals over `num_features` features (plus the shift)."""
+    return 8 * _PEAK_COPIES * rows * (num_features + 1)
+
+
+def check_size(rows: int, num_features: int, max_memory_gb: float) -> None:
+    need = estimated_bytes(rows, num_features) / 1e9
+    if need > max_memory_gb:
+        raise UserError(
+            f"the feature LP would need about {need:.1f} GB ({rows} transitions x {num_features} features), "
+            f"above max_memory_gb={max_memory_gb:g}; lower the feature degree/order or use fewer transitions"
+        )
+
+
+def smooth_pairs(episode_ids: np.ndarray, dones: np.ndarray) -> np.ndarray:
+    """(P, 2) indices (t, t + 1) of consecutive transitions of one trajectory; a terminal t ends it."""
+    ids = np.asarray(episode_ids)
+    if len(ids) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    same = ids[1:] == ids[:-1]
+    if int((~same).sum()) + 1 != len(np.unique(ids)):
+        raise UserError(
+            "episode ids are not contiguous: transitions must be in trajectory order (was the data shuffled?)"
+        )
+    starts = np.flatnonzero(same & ~np.asarray(dones, dtype=bool)[:-1])
+    return np.stack([starts, starts + 1], axis=1).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# The exact weighted L1 solve over many rows
+
+
+@dataclass
+class L1Certificate:
+    """Full-problem primal and dual objective of one weighted L1 solve, and how it was reached."""
+
+    primal: float
+    dual: float
+    dual_infeasibility: float
+    method: str
+    iterations: int  # simplex or interior-point iterations
+
+    @property
+    def gap(self) -> float:
+        return abs(self.primal - self.dual) / max(abs(self.primal), 1.0)
+
+
+class ExactL1:
+    """``min_z sum_i w_i |g_i + (U z)_i|`` exactly, with a full-problem certificate.
+
+    Up to `simplex_rows` rows: HiGHS dual simplex (`weighted_l1.WeightedL1`), a vertex solution, warm-started
+    across the weights of MM. Above: a primal-dual interior-point method whose iterations cost one K x K
+    Cholesky and two passes over the rows each, run until the duality gap is below 1e-11 (relative).
+    """
+
+    def __init__(self, offset: np.ndarray, matrix: np.ndarray, simplex_rows: int = 20000) -> None:
+        self.g, self.u = offset, matrix
+        self.method = "simplex" if len(offset) <= simplex_rows else "interior_point"
+        self.lp_solves = 0
+        self._simplex: WeightedL1 | None = None
+
+    def solve(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, L1Certificate]:
+        """(z, residuals, certificate) for positive `weights`."""
+        w = np.asarray(weights, dtype=np.float64)
+        self.lp_solves += 1
+        if self.method == "interior_point":
+            z, y, iterations = interior_point_l1(self.g, self.u, w)
+            res = self.g + self.u @ z
+            try:
+                return z, res, self._certify(w, res, y, iterations)
+            except UserError:  # not proven optimal (ill-conditioned weights): the simplex, slower but a vertex
+                self.method = "simplex"
+        if self._simplex is None:
+            residual_map = ResidualMap(self.g, sp.csr_matrix(self.u), np.zeros(0), 0.0, smooth=False)
+            self._simplex = WeightedL1(residual_map)
+        result = self._simplex.solve(w)
+        y = np.asarray(self._simplex.highs.getSolution().col_value, dtype=np.float64)
+        res = self.g + self.u @ result.x
+        return result.x, res, self._certify(w, res, y, result.simplex_iterations)
+
+    def _certify(self, w: np.ndarray, res: np.ndarray, y: np.ndarray, iterations: int) -> L1Certificate:
+        """Primal and dual objective of the full problem; refuse a solution they do not prove optimal."""
+        certificate = L1Certificate(
+            primal=float(w @ np.abs(res)),
+            dual=float(-(self.g @ y)),
+            dual_infeasibility=float(np.abs(self.u.T @ y).max(initial=0.0)),
+            method=self.method,
+            iterations=iterations,
+        )
+        if not (certificate.gap <= CERTIFICATE_TOL and certificate.dual_infeasibility <= CERTIFICATE_TOL):  # NaN too
+            raise UserError(
+                f"the feature LP failed its optimality certificate (duality gap {certificate.gap:.2e}, dual "
+                f"infeasibility {certificate.dual_infeasibility:.2e}); the reward or features are badly scaled"
+            )
+        return certificate
+
+def _longest_step(x: np.ndarray, dx: np.ndarray) -> float:
+    """The largest step in [0, 1] that keeps x + step * dx >= 0."""
+    neg = dx < 0
+    return float(min(1.0, (-x[neg] / dx[neg]).min(initial=np.inf)))
+
+
+def interior_point_l1(
+    g: np.ndarray, u: np.ndarray, w: np.ndarray, tol: float = 1e-11, max_iter: int = 200
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Frisch-Newton (Mehrotra predictor-corrector) for ``min_z sum w |g + U z|`` through its dual
+    ``min g.y s.t. U^T y = 0, |y| <= w``; with y = v - w this is ``min g.v s.t. U^T v = U^T w, 0 <= v <= 2w``
+    (slack s = 2w - v, dual multipliers lam, zd >= 0 on v >= 0 and om >= 0 on s >= 0).
+
+    Each iteration solves one K x K system ``U^T D U`` (dense BLAS over the rows), so the cost is
+    linear in the number of rows. Returns (z, y, iterations); the caller certifies (z, y).
+    """
+    n, k = u.shape
+    v, s = w.copy(), w.copy()  # y = 0: feasible and central in the box
+    lam = np.zeros(k)
+    scale = max(float(np.abs(g).mean()), 1e-12)
+    zd = np.maximum(g, 0.0) + scale  # zd - om = g - U lam: dual feasible from the start
+    om = np.maximum(-g, 0.0) + scale
+    b = u.T @ w
+    b_scale = max(float(np.abs(b).max(initial=0.0)), 1.0)
+    iteration = 0
+    for iteration in range(1, max_iter + 1):  # noqa: B007 (returned)
+        res = g - u @ lam
+        r_p = b - u.T @ v
+        primal, dual = float(w @ np.abs(res)), float(-(g @ (v - w)))
+        if abs(primal - dual) <= tol * max(abs(primal), 1.0) and np.abs(r_p).max(initial=0.0) <= tol * b_scale:
+            break
+        r_d = res - zd + om
+        mu = float((v @ zd + s @ om) / (2 * n))
+        d = 1.0 / (zd / v + om / s)
+        chol = scipy.linalg.cho_factor((u * d[:, None]).T @ u, lower=True, check_finite=False)
+        directions = []
+        for corrector in (False, True):
+            if corrector:  # Mehrotra: centre by (mu_aff / mu)^3 and correct the second-order term
+                dv_a, dz_a, do_a = directions[0][1:]
+                ap = min(_longest_step(v, dv_a), _longest_step(s, -dv_a))
+                ad = min(_longest_step(zd, dz_a), _longest_step(om, do_a))
+                mu_aff = float(((v + ap * dv_a) @ (zd + ad * dz_a) + (s - ap * dv_a) @ (om + ad * do_a)) / (2 * n))
+                sigma_mu = (mu_aff / mu) ** 3 * mu
+                r_vz, r_sw = sigma_mu - v * zd - dv_a * dz_a, sigma_mu - s * om + dv_a * do_a
+            else:
+                r_vz, r_sw = -v * zd, -s * om
+            r_tilde = r_d - r_vz / v + r_sw / s
+            d_lam = scipy.linalg.cho_solve(chol, r_p + u.T @ (d * r_tilde), check_finite=False)
+            d_v = d * (u @ d_lam - r_tilde)
+            directions.append((d_lam, d_v, (r_vz - zd * d_v) / v, (r_sw + om * d_v) / s))
+        d_lam, d_v, d_z, d_o = directions[1]
+        ap = 0.99995 * min(_longest_step(v, d_v), _longest_step(s, -d_v))
+        ad = 0.99995 * min(_longest_step(zd, d_z), _longest_step(om, d_o))
+        v, s = v + ap * d_v, s - ap * d_v
+        lam, zd, om = lam + ad * d_lam, zd + ad * d_z, om + ad * d_o
+    return -lam, v - w, iteration
+
+
+# --------------------------------------------------------------------------------------------
+# The preprocessing problem
+
+
+@dataclass
+class FeatureSolution:
+    """Weights and shift of the optimal feature potential, with the values and the certificate."""
+
+    weights: np.ndarray
+    shift: float
+    objective: str
+    preprocessed: np.ndarray
+    value_before: float
+    value_after: float
+    seconds: float
+    info: dict[str, Any]
+
+    @property
+    def epochs(self) -> int:  # the scripts' log line counts LP solves where a fit counts epochs
+        return int(self.info.get("lp_solves", 0))
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "objective": self.objective,
+            "value": self.value_after,
+            "value_before": self.value_before,
+            "solver": "feature_mm" if is_log(self.objective) else "feature_lp",
+            "seconds": self.seconds,
+            "shift": self.shift,
+            **self.info,
+        }
+
+
+def solve_features(
+    features: np.ndarray,
+    next_features: np.ndarray,
+    reward: np.ndarray,
+    episode_ids: np.ndarray,
+    objective: str,
+    gamma: float,
+    dones: np.ndarray | None = None,
+    settings: FeatureSettings | None = None,
+) -> FeatureSolution:
+    """The exact optimum of `objective` over potentials ``features @ w`` (log objectives: MM from the L1 optimum)."""
+    check_objective(objective)
+    settings = settings or FeatureSettings()
+    start_time = time.perf_counter()
+    reward = np.asarray(reward, dtype=np.float64)
+    n = len(reward)
+    if n == 0:
+        raise UserError("cannot preprocess an empty set of transitions")
+    if not 0.0 < gamma <= 1.0:
+        raise UserError(f"gamma must be in (0, 1], got {gamma}")
+    if not np.isfinite(reward).all():
+        raise UserError(f"reward contains {int((~np.isfinite(reward)).sum())} NaN or infinite values")
+    for name, f in (("phi(s)", features), ("phi(s')", next_features)):
+        if f.shape != (n, features.shape[1]):
+            raise UserError(f"{name} must have one row of {features.shape[1]} features per transition")
+        if not np.isfinite(f).all():
+            raise UserError(
+                f"the feature map produced {int((~np.isfinite(f)).sum())} NaN or infinite values in {name}; "
+                "check the observation bounds and the feature degree/order"
+            )
+    if settings.mm_tol < 0 or settings.mm_max_iter < 0:
+        raise UserError("feature MM needs mm_tol >= 0 and mm_max_iter >= 0")
+    dones = np.zeros(n, dtype=bool) if dones is None else np.asarray(dones, dtype=bool)
+    k = features.shape[1]
+    check_size(n, k, settings.max_memory_gb)
+    shaping = gamma * (1.0 - dones)[:, None] * next_features - features
+    pairs = smooth_pairs(episode_ids, dones) if is_smooth(objective) else None
+    if is_smooth(objective):
+        if len(pairs) == 0:
+            raise UserError(f"objective {objective!r} needs trajectories with at least two consecutive transitions")
+        h = reward[pairs[:, 0]] - reward[pairs[:, 1]]
+        matrix = shaping[pairs[:, 0]] - shaping[pairs[:, 1]]
+    else:
+        h = reward
+        matrix = np.hstack([shaping, -np.ones((n, 1))])
+    u, s, vt = np.linalg.svd(matrix, full_matrices=False)
+    del matrix
+    keep = s > s[0] * max(u.shape) * np.finfo(np.float64).eps if s.size and s[0] > 0 else np.zeros(len(s), bool)
+    u, s, vt = np.ascontiguousarray(u[:, keep]), s[keep], vt[keep]
+    if not s.size:
+        raise UserError("the features do not change r' on these transitions (the shaping matrix is zero)")
+    z0 = u.T @ h
+    g = h - u @ z0
+    solver = ExactL1(g, u)
+    z, res, cert = solver.solve(np.ones(len(g)))
+    info: dict[str, Any] = {
+        "features": k,
+        "rank": int(keep.sum()),
+        "singular_values": [float(s[0]), float(s[-1])] if s.size else [],
+        "duality_gap": cert.gap,
+        "primal": cert.primal,
+        "dual": cert.dual,
+        "dual_infeasibility": cert.dual_infeasibility,
+        "lp_method": cert.method,
+        "lp_iterations": cert.iterations,
+    }
+    if is_log(objective):
+        z, mm = _majorize_minimize(solver, z, res, settings.mm_tol, settings.mm_max_iter)
+        info.update(mm)
+    info["lp_solves"] = solver.lp_solves
+    x = vt.T @ ((z - z0) / s)
+    weights = x[:k]
+    preprocessed = reward + shaping @ weights
+    # Smooth objectives: c cancels in differences; centre r' on its median.
+    shift = float(np.median(preprocessed)) if is_smooth(objective) else float(x[k])
+    preprocessed = preprocessed - shift
+    return FeatureSolution(
+        weights=weights,
+        shift=shift,
+        objective=objective,
+        preprocessed=preprocessed,
+        value_before=objective_value(reward, objective, pairs),
+        value_after=objective_value(preprocessed, objective, pairs),
+        seconds=time.perf_counter() - start_time,
+        info=info,
+    )
+
+
+def _log_mean(res: np.ndarray) -> float:
+    return float(np.log1p(np.abs(res)).mean())
+
+
+def _majorize_minimize(
+    solver: ExactL1, z: np.ndarray, res: np.ndarray, tol: float, max_iter: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """log(1 + |x|) <= log(1 + |x_k|) + (|x| - |x_k|) / (1 + |x_k|): each step an exact weighted L1 solve."""
+    value = _log_mean(res)
+    trace, gaps, converged_by = [value], [], "max_iter"
+    for _ in range(max_iter):
+        if value == 0.0:
+            converged_by = "zero_objective"
+            break
+        candidate, cand_res, cert = solver.solve(1.0 / (1.0 + np.abs(res)))
+        gaps.append(cert.gap)
+        cand_value = _log_mean(cand_res)
+        if not cand_value < value:
+            converged_by = "stationary"
+            break
+        gain = value - cand_value
+        z, res, value = candidate, cand_res, cand_value
+        trace.append(value)
+        if gain <= tol * value:
+            converged_by = "relative_decrease"
+            break
+    info = {
+        "converged_by": converged_by,
+        "trace": trace,
+        "start_value": trace[0],
+        "mm_steps": len(trace) - 1,
+        "monotone": bool(np.all(np.diff(trace) < 0.0)),
+        "mm_duality_gaps": gaps,
+    }
+    return z, info
+
+
+# --------------------------------------------------------------------------------------------
+# Model directories (the `features` kind of neural preprocessing)
+
+
+def preprocess_features_model_dir(
+    model_dir: str | os.PathLike,
+    rollouts_dir: str | os.PathLike,
+    objective: str,
+    out_dir: str | os.PathLike,
+    gamma: float = 0.99,
+    settings: FeatureSettings | None = None,
+) -> FeatureSolution:
+    """Solve exactly for a feature potential over the rollouts' transitions and write `out_dir`
+    (a `PreprocessedRewardNet` + metrics.json), like `neural_run.preprocess_neural_model_dir`."""
+    check_objective(objective)
+    settings = settings or FeatureSettings()
+    spec = read_spec(model_dir)
+    net = load_reward_net(model_dir)
+    env_id = spec.get("env", {}).get("id")
+    low, high = box_bounds(net.observation_space)
+    potential = FeaturePotential(low, high, settings.components)  # checks the components before any work
+    trajectories = load_rollouts(rollouts_dir, env_id=env_id, obs_shape=net.observation_space.shape)
+    data = TransitionBatch.from_trajectories(trajectories)
+    k = sum(component_size(c, len(low)) for c in settings.components)
+    check_size(len(data), k, settings.max_memory_gb)
+    reward = data.rewards(net)
+    obs, next_obs = data.preprocessed_obs(net)
+    fmap = potential.feature_map
+    solution = solve_features(fmap.numpy(obs), fmap.numpy(next_obs), reward, data.episode_ids, objective, gamma,
+                              data.dones, settings)
+    potential.set_weights(solution.weights)
+    preprocessed = PreprocessedRewardNet.from_parts(net, potential, gamma, solution.shift)
+    with th.no_grad():
+        model_reward = data.rewards(preprocessed)
+    pairs = smooth_pairs(data.episode_ids, data.dones) if is_smooth(objective) else None
+    metrics = {
+        **solution.metrics(),
+        "value_model": objective_value(model_reward, objective, pairs),
+        "potential": "features",
+        "feature_map": potential.feature_map.spec(),
+        "gamma": gamma,
+        "model": str(model_dir),
+        "rollouts": str(rollouts_dir),
+        "transitions": len(data),
+        "trajectories": len(set(data.episode_ids.tolist())),
+    }
+    with atomic_dir(out_dir) as tmp:
+        write_reward_net(
+            preprocessed, tmp, env_id, spec.get("env", {}).get("kwargs", {}),
+            metadata={"preprocessed_from": str(model_dir), "objective": objective, "potential": "features"},
+        )
+        write_json(Path(tmp) / "metrics.json", metrics)
+    return solution

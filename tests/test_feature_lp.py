@@ -1,0 +1,258 @@
+"""Exact preprocessing with feature potentials: LP against scipy, invariance, MM monotonicity, bad input, storage."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.optimize
+import scipy.sparse as sp
+import torch as th
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reward_preprocessing.data.rollouts import RolloutSource, collect_rollouts, save_rollouts
+from reward_preprocessing.envs.mountain_car import ENV_ID
+from reward_preprocessing.errors import UserError
+from reward_preprocessing.preprocessing.feature_lp import (
+    ExactL1,
+    FeatureSettings,
+    check_size,
+    smooth_pairs,
+    solve_features,
+)
+from reward_preprocessing.preprocessing.neural_run import NeuralPreprocessSettings, preprocess_neural_model_dir
+from reward_preprocessing.preprocessing.objectives import objective_value
+from reward_preprocessing.rewards.feature_potential import FeatureMap, FeaturePotential, component_size
+from reward_preprocessing.rewards.io import load_reward_net, save_reward_net
+from reward_preprocessing.rewards.mountain_car import mountain_car_reward_net
+from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
+
+LOW, HIGH = [-1.2, -0.07], [0.6, 0.07]
+
+
+def _trajectories(n_episodes: int, length: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random walks in the MountainCar box: obs, next_obs (consecutive) and episode ids."""
+    rng = np.random.default_rng(seed)
+    obs, next_obs, ids = [], [], []
+    for e in range(n_episodes):
+        walk = np.cumsum(rng.normal(0, 0.05, (length + 1, 2)), axis=0) * [0.9, 0.035] + [-0.3, 0.0]
+        walk = np.clip(walk, LOW, HIGH)
+        obs.append(walk[:-1])
+        next_obs.append(walk[1:])
+        ids.append(np.full(length, e))
+    return np.concatenate(obs), np.concatenate(next_obs), np.concatenate(ids)
+
+
+def _problem(degree: int = 3, n_episodes: int = 4, length: int = 25, seed: int = 0):
+    obs, next_obs, ids = _trajectories(n_episodes, length, seed)
+    fmap = FeatureMap(LOW, HIGH, [{"kind": "polynomial", "degree": degree}])
+    reward = np.random.default_rng(seed + 1).normal(size=len(obs)).round(1)
+    return fmap.numpy(obs), fmap.numpy(next_obs), reward, ids
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Feature maps
+
+
+def test_feature_counts_and_linear_exactness():
+    fmap = FeatureMap(LOW, HIGH, [{"kind": "polynomial", "degree": 1}])
+    obs = np.array([[-1.2, -0.07], [0.6, 0.07], [-0.3, 0.0]])
+    np.testing.assert_allclose(fmap.numpy(obs), [[-1, -1], [1, 1], [0, 0]], atol=1e-15)
+    for comp, count in [({"kind": "polynomial", "degree": 16}, 152), ({"kind": "fourier", "order": 3}, 15),
+                        ({"kind": "rbf", "per_dim": 5}, 25)]:
+        fm = FeatureMap(LOW, HIGH, [comp])
+        assert fm.num_features == component_size(comp, 2) == count == fm.numpy(obs).shape[1]
+    both = FeatureMap(LOW, HIGH, [{"kind": "polynomial", "degree": 2}, {"kind": "fourier", "order": 2}])
+    assert both.numpy(obs).shape == (3, 5 + 8) and np.isfinite(both.numpy(obs)).all()
+
+
+@pytest.mark.parametrize(
+    ("components", "message"),
+    [([], "at least one component"), ([{"kind": "spline"}], "needs 'kind'"),
+     ([{"kind": "polynomial", "degree": 0}], "degree >= 1"), ([{"kind": "fourier"}], "need 'order'"),
+     ([{"kind": "rbf", "per_dim": 4, "sigma": 1}], "not sigma"), ([{"kind": "polynomial", "degree": 2.5}], "integer")],
+)
+def test_bad_components_are_one_line(components, message):
+    with pytest.raises(UserError, match=message):
+        FeatureMap(LOW, HIGH, components)
+
+
+def test_feature_potential_saves_and_loads_in_the_safe_format(tmp_path):
+    base, kwargs = mountain_car_reward_net("dense")
+    potential = FeaturePotential(LOW, HIGH, [{"kind": "polynomial", "degree": 2}, {"kind": "rbf", "per_dim": 3}])
+    potential.set_weights(np.linspace(-2, 3, potential.feature_map.num_features))
+    net = PreprocessedRewardNet.from_parts(base, potential, 0.99, 0.25)
+    save_reward_net(net, tmp_path / "m", ENV_ID, kwargs)
+    loaded = load_reward_net(tmp_path / "m")
+    obs = th.tensor([[-0.5, 0.01], [0.1, -0.03]], dtype=th.float32)
+    assert loaded.potential.weight.dtype == th.float64
+    assert th.equal(loaded.potential(obs), potential(obs))
+    assert json.loads((tmp_path / "m" / "spec.json").read_text())["kwargs"]["potential"]["kind"] == "features"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The LP against an independent formulation
+
+
+def _scipy_l1(h: np.ndarray, m: np.ndarray) -> float:
+    """min sum |h + M x| as the textbook primal LP (x free, t >= |residual|), HiGHS via scipy."""
+    n, k = m.shape
+    cost = np.concatenate([np.zeros(k), np.ones(n)])
+    eye = sp.identity(n)
+    a_ub = sp.vstack([sp.hstack([sp.csr_matrix(m), -eye]), sp.hstack([sp.csr_matrix(-m), -eye])])
+    b_ub = np.concatenate([-h, h])
+    res = scipy.optimize.linprog(cost, A_ub=a_ub, b_ub=b_ub, bounds=[(None, None)] * k + [(0, None)] * n,
+                                 method="highs")
+    assert res.status == 0
+    return float(res.fun) / n
+
+
+@pytest.mark.parametrize("objective", ["sparse_l1", "smooth_l1"])
+def test_lp_matches_scipy(objective):
+    f, fn, reward, ids = _problem()
+    gamma = 0.9
+    solution = solve_features(f, fn, reward, ids, objective, gamma)
+    shaping = gamma * fn - f
+    if objective == "sparse_l1":
+        expected = _scipy_l1(reward, np.hstack([shaping, -np.ones((len(reward), 1))]))
+    else:
+        pairs = smooth_pairs(ids, np.zeros(len(ids), bool))
+        expected = _scipy_l1(reward[pairs[:, 0]] - reward[pairs[:, 1]], shaping[pairs[:, 0]] - shaping[pairs[:, 1]])
+    assert solution.value_after == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert solution.info["duality_gap"] < 1e-9 and solution.value_after < solution.value_before
+
+
+def test_interior_point_equals_the_simplex():
+    """The interior-point method (used above 20,000 rows) reaches the simplex optimum and certifies it."""
+    rng = np.random.default_rng(3)
+    u, _ = np.linalg.qr(rng.normal(size=(3000, 12)))
+    g = rng.standard_t(2, size=3000)
+    g -= u @ (u.T @ g)
+    w = rng.uniform(0.5, 2.0, size=3000)
+    simplex = ExactL1(g, u).solve(w)[2]
+    z, res, cert = ExactL1(g, u, simplex_rows=100).solve(w)
+    assert simplex.method == "simplex" and cert.method == "interior_point"
+    assert cert.primal == pytest.approx(simplex.primal, rel=1e-9) and cert.gap < 1e-9
+    np.testing.assert_allclose(res, g + u @ z)
+
+
+@pytest.mark.parametrize("objective", ["sparse_l1", "smooth_l1", "sparse_log", "smooth_log"])
+def test_terminal_transitions_end_trajectories(objective):
+    f, fn, reward, ids = _problem()
+    dones = np.zeros(len(ids), bool)
+    dones[10] = True
+    pairs = smooth_pairs(ids, dones)
+    assert not ((pairs[:, 0] == 10).any()) and ((pairs[:, 0] == 9).any())
+    solution = solve_features(f, fn, reward, ids, objective, 0.95, dones)
+    shaped = reward + (0.95 * (1 - dones)[:, None] * fn - f) @ solution.weights - solution.shift
+    assert objective_value(shaped, objective, pairs if objective.startswith("smooth") else None) == pytest.approx(
+        solution.value_after, abs=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Invariance and MM
+
+
+@given(
+    weights=st.lists(st.floats(-100, 100), min_size=9, max_size=9),
+    gamma=st.floats(0.5, 1.0),
+    objective=st.sampled_from(["sparse_l1", "smooth_l1", "sparse_log"]),
+)
+def test_shaping_in_the_span_is_removed_exactly(weights, gamma, objective):
+    f, fn, reward, ids = _problem(degree=3)
+    shaped = reward + (gamma * fn - f) @ np.asarray(weights)
+    settings = FeatureSettings(mm_tol=0.0, mm_max_iter=5)
+    plain = solve_features(f, fn, reward, ids, objective, gamma, settings=settings)
+    other = solve_features(f, fn, shaped, ids, objective, gamma, settings=settings)
+    assert abs(other.value_after - plain.value_after) < 1e-8
+    np.testing.assert_allclose(other.preprocessed, plain.preprocessed, atol=1e-6)
+
+
+@pytest.mark.parametrize("objective", ["sparse_log", "smooth_log"])
+def test_mm_trace_is_monotone_from_the_l1_optimum(objective):
+    f, fn, reward, ids = _problem(degree=4, n_episodes=6)
+    reward = reward * 5.0
+    l1 = solve_features(f, fn, reward, ids, objective.replace("log", "l1"), 0.99)
+    log = solve_features(f, fn, reward, ids, objective, 0.99, settings=FeatureSettings(mm_tol=0.0))
+    trace = np.asarray(log.info["trace"])
+    pairs = smooth_pairs(ids, np.zeros(len(ids), bool)) if objective.startswith("smooth") else None
+    if objective.startswith("sparse"):  # same LP, so the trace starts at the L1 optimum's log value
+        assert trace[0] == pytest.approx(objective_value(l1.preprocessed, objective, pairs), rel=1e-9)
+    assert len(trace) >= 2 and np.all(np.diff(trace) < 0) and log.info["monotone"]
+    assert log.value_after == pytest.approx(trace[-1], rel=1e-9) and log.info["converged_by"] != "max_iter"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Bad input
+
+
+def test_bad_inputs_are_one_line():
+    f, fn, reward, ids = _problem()
+    bad = f.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(UserError, match="feature map produced 1 NaN"):
+        solve_features(bad, fn, reward, ids, "sparse_l1", 0.99)
+    with pytest.raises(UserError, match="empty set of transitions"):
+        solve_features(f[:0], fn[:0], reward[:0], ids[:0], "sparse_l1", 0.99)
+    with pytest.raises(UserError, match=r"would need about .* GB \(100000 transitions x 1819 features\)"):
+        check_size(100_000, component_size({"kind": "polynomial", "degree": 12}, 4), 8.0)
+    check_size(100_000, 300, 8.0)
+    with pytest.raises(UserError, match="do not change r'"):
+        solve_features(np.zeros_like(f), np.zeros_like(fn), reward, ids, "smooth_l1", 0.99)
+    with pytest.raises(UserError, match="at least two consecutive"):
+        solve_features(f[:3], fn[:3], reward[:3], np.arange(3), "smooth_l1", 0.99)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The `features` kind of neural preprocessing
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("features")
+    trajs = collect_rollouts(ENV_ID, {}, [RolloutSource("random")], 600, 0, progress=False)
+    save_rollouts(root / "rollouts", trajs, ENV_ID, {})
+    for shaping in ("unshaped", "dense"):
+        net, kwargs = mountain_car_reward_net(shaping)
+        save_reward_net(net, root / shaping, ENV_ID, kwargs)
+    return root
+
+
+def test_features_kind_is_solved_exactly_and_invariant(workdir):
+    settings = FeatureSettings(components=[{"kind": "polynomial", "degree": 3}])
+    values = {}
+    for shaping in ("unshaped", "dense"):
+        out = workdir / f"pp_{shaping}"
+        preprocess_neural_model_dir(workdir / shaping, workdir / "rollouts", "sparse_l1", out,
+                                    NeuralPreprocessSettings(potential="features", features=settings))
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["potential"] == "features" and metrics["duality_gap"] < 1e-9
+        assert metrics["value_model"] == pytest.approx(metrics["value"], abs=1e-9)
+        assert isinstance(load_reward_net(out), PreprocessedRewardNet)
+        values[shaping] = metrics["value"]
+    assert abs(values["dense"] - values["unshaped"]) < 1e-9
+
+
+def test_too_large_feature_map_fails_before_work(workdir, tmp_path):
+    settings = FeatureSettings(components=[{"kind": "fourier", "order": 10}], max_memory_gb=0.001)
+    with pytest.raises(UserError, match="max_memory_gb=0.001"):
+        preprocess_neural_model_dir(workdir / "dense", workdir / "rollouts", "sparse_l1", tmp_path / "x",
+                                    NeuralPreprocessSettings(potential="features", features=settings))
+    assert not (tmp_path / "x").exists()
+
+
+def test_an_uncertified_interior_point_falls_back_to_the_simplex(monkeypatch):
+    """A NaN or non-optimal interior-point answer is never returned: the simplex solves it instead."""
+    import reward_preprocessing.preprocessing.feature_lp as feature_lp
+
+    rng = np.random.default_rng(5)
+    u, _ = np.linalg.qr(rng.normal(size=(500, 6)))
+    g = rng.normal(size=500)
+    g -= u @ (u.T @ g)
+    expected = ExactL1(g, u).solve(np.ones(500))[2]
+    monkeypatch.setattr(feature_lp, "interior_point_l1", lambda g, u, w: (np.full(6, np.nan), np.zeros(500), 1))
+    solver = ExactL1(g, u, simplex_rows=10)
+    _, _, cert = solver.solve(np.ones(500))
+    assert cert.method == "simplex" and cert.primal == pytest.approx(expected.primal, rel=1e-12)

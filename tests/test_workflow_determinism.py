@@ -1,0 +1,56 @@
+"""Two runs from an empty results/ and an empty cache give byte-identical artifacts.
+
+Covers the maze grid (ground truth), the learned maze branch and the whole MountainCar chain (DQN expert,
+rollouts, supervised reward models, neural preprocessing, curves), with small budgets so that it stays quick.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.safety_helpers import fresh, stable_digests
+from tests.workflow_helpers import REPO_ROOT, TINY_CONFIG
+from tests.workflow_runs import TINY_TARGETS, copy_with_profiles, snakemake
+
+pytestmark = pytest.mark.slow
+
+TARGETS = (
+    *TINY_TARGETS,
+    "results/heatmaps/maze4_learned.png",
+    "results/curves/mountain_car.png",
+    "results/curves/mountain_car.html",
+    "results/curves/mountain_car_learned.png",
+    "results/curves/mountain_car_learned.pdf",
+)
+
+
+def small_config() -> dict:
+    """TINY_CONFIG with MountainCar on two shapings and small budgets for expert, rollouts, fits and training."""
+    full = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())
+    car = full["envs"]["mountain_car"]
+    car["shapings"] = ["unshaped", "dense"]
+    car["expert"].update(total_timesteps=3000, select_every=1500, select_episodes=1)
+    car["rollouts"].update(min_timesteps=1000, curve_timesteps=200)
+    car["reward_model"].update(epochs=2, hidden_sizes=[16, 16])
+    car["preprocess"]["hidden_sizes"] = [16, 16]
+    car["preprocess"]["fit"]["max_epochs"] = 2
+    experts = {**full["experts"], "eval_episodes": 2}
+    return {**TINY_CONFIG, "experts": experts, "envs": {"mountain_car": car}}
+
+
+def test_two_runs_from_scratch_are_byte_identical(tmp_path):
+    digests = []
+    for name in ("first", "second"):
+        work = copy_with_profiles(fresh(tmp_path / name), small_config())
+        snakemake(work, *TARGETS, timeout=1800)
+        digests.append(stable_digests(work / "results"))
+    (first, timed), (second, _) = digests
+    print(f"{len(first)} artifacts compared; timing keys removed from {len(timed)} metrics files: {timed}")
+    assert set(first) == set(second)
+    differing = sorted(k for k in first if first[k] != second[k])
+    assert differing == [], f"artifacts that differ between two runs: {differing}"
+    # the runs did produce every branch
+    assert any(k.startswith("reward_models/learned/") for k in first)
+    assert any(k.startswith("experts/mountain_car/") for k in first)
+    assert any(k.startswith("preprocessed/learned/mountain_car_") for k in first)

@@ -1,0 +1,109 @@
+# Your own reward models (config `models:`): import, preprocess with every configured objective, plot.
+#
+#   models:
+#     mine:
+#       path: path/to/reward_net.pt      # a torch.save'd imitation RewardNet, or a model directory
+#       trust_pickle: true               # required for a .pt (read through the allow-list unpickler)
+#       env: my_env                      # a maze (maze4, ...: exact preprocessing, a heatmap) or an envs: entry
+#       rollouts: {dataset: path/to/rollouts.npz}   # envs: entries only; default: the env's expert rollouts
+#
+# Targets: results/models/{model}/model (the imported model directory), .../preprocessed/{objective}/ and
+# .../figure.{png,pdf,html} (a heatmap for a maze, reward curves along the env's curve rollout otherwise);
+# `snakemake models` makes every configured model's figure.
+
+
+wildcard_constraints:
+    model=_alternatives(MODELS),
+
+
+rule models:
+    input:
+        model_targets(),
+
+
+# Import a .pt (allow-list unpickler, only with trust_pickle) or check and rewrite a model directory.
+rule import_model:
+    input:
+        lambda wc: MODELS[wc.model]["path"],
+    output:
+        model=directory("results/models/{model}/model"),
+    params:
+        env_id=lambda wc: model_env_id(wc.model),
+        env_kwargs=lambda wc: model_env_kwargs(wc.model),
+        trust=lambda wc: "--trust-pickle" if MODELS[wc.model].get("trust_pickle", False) else "",
+        code=code_version("scripts/import_reward_net.py"),
+    log:
+        "results/logs/models/{model}_import.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "python scripts/import_reward_net.py {input} --env {params.env_id} --env-kwargs {params.env_kwargs:q}"
+        " {params.trust} --out {output.model} 2>&1 | tee {log}"
+
+
+# A model's own trajectory file (.npz; .pkl with rollouts.trust_pickle) as a rollout directory.
+rule model_rollouts:
+    input:
+        lambda wc: MODELS[wc.model]["rollouts"]["dataset"],
+    output:
+        rollouts=directory("results/models/{model}/rollouts"),
+    params:
+        env_id=lambda wc: model_env_id(wc.model),
+        env_kwargs=lambda wc: model_env_kwargs(wc.model),
+        trust=lambda wc: "--trust-pickle" if MODELS[wc.model]["rollouts"].get("trust_pickle", False) else "",
+        code=code_version("scripts/convert_trajectories.py"),
+    log:
+        "results/logs/models/{model}_rollouts.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "python scripts/convert_trajectories.py {input} --env {params.env_id} --env-kwargs {params.env_kwargs:q}"
+        " {params.trust} --out {output.rollouts} 2>&1 | tee {log}"
+
+
+# Every configured objective in one job (exact solvers for a maze, a fitted potential otherwise).
+rule preprocess_model:
+    input:
+        unpack(model_preprocess_inputs),
+    output:
+        **{objective: directory(f"results/models/{{model}}/preprocessed/{objective}") for objective in config["objectives"]},
+    params:
+        command=model_preprocess_command,
+        code=code_version("scripts/preprocess_tabular.py") + code_version("scripts/preprocess_neural.py"),
+    log:
+        "results/logs/models/{model}_preprocess.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    shell:
+        "{params.command} 2>&1 | tee {log}"
+
+
+rule plot_model:
+    input:
+        unpack(model_plot_inputs),
+    output:
+        png="results/models/{model}/figure.png",
+        pdf="results/models/{model}/figure.pdf",
+        html="results/models/{model}/figure.html",
+    params:
+        command=model_plot_command,
+        code=code_version("scripts/plot_model_heatmap.py") + code_version("scripts/plot_curves.py"),
+    log:
+        "results/logs/models/{model}_figure.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "{params.command} 2>&1 | tee {log}"
