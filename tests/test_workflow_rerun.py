@@ -49,7 +49,7 @@ def test_config_change_reruns_exactly_the_affected_jobs(tmp_path, tmp_path_facto
         # Library code the models' script imports (through preprocessing/tabular_run.py), and the figures after.
         ("reward_preprocessing/preprocessing/objectives.py", {**MODELS, **FIGURES}),
         # Plotting code: only the figures and plotly_js, whose script imports it too.
-        ("reward_preprocessing/plotting/heatmaps.py", {**FIGURES, "plotly_js": 1}),
+        ("reward_preprocessing/plotting/heatmaps/render_plotly.py", {**FIGURES, "plotly_js": 1}),
         # A script: its rule and everything downstream.
         ("scripts/maze_ground_truth.py", {**MODELS, **FIGURES}),
         # The settings module: every rule whose script parses a settings document, but not plotly_js.

@@ -58,7 +58,7 @@ def _read_small(archive: zipfile.ZipFile, name: str, where: str) -> np.ndarray:
     try:
         with archive.open(f"{name}.npy") as f:
             return np.lib.format.read_array(f, allow_pickle=False)
-    except ValueError as e:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:
         raise UserError(f"{where}: key {name!r} is not a plain numeric array ({e})") from e
 
 

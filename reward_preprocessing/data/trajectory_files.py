@@ -34,6 +34,9 @@ NPZ_KEYS = ("obs", "acts", "indices", "terminal", "rews")
 _MAX_EXPANSION = 1000
 
 
+# What numpy and zipfile raise on a damaged archive (NotImplementedError: a header naming an unknown zip version).
+_CORRUPT_NPZ = (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, TypeError, KeyError, NotImplementedError)
+
 def load_trajectories(
     path: str | os.PathLike,
     trust_pickle: bool = False,
@@ -120,7 +123,7 @@ def _check_npz_members(path: Path, keys: Sequence[str]) -> None:
                     raise ArtifactError(f"{path}: {key} holds Python objects; only numeric arrays are read")
                 if int(np.prod(shape, dtype=object)) * dtype.itemsize > info.file_size:
                     raise ArtifactError(f"{path}: {key} claims shape {shape} but holds {info.file_size} bytes")
-    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, TypeError, KeyError) as e:
+    except _CORRUPT_NPZ as e:
         if isinstance(e, ArtifactError):
             raise
         raise ArtifactError(f"{path}: corrupt .npz file ({type(e).__name__}: {e})") from e
@@ -140,7 +143,7 @@ def _load_npz(path: Path) -> list[TrajectoryWithRew]:
             terminal = np.asarray(data["terminal"]) if "terminal" in data.files else None
     except ArtifactError:
         raise
-    except (ValueError, OSError, zipfile.BadZipFile, zlib.error, EOFError, KeyError, TypeError) as e:
+    except _CORRUPT_NPZ as e:
         raise ArtifactError(f"{path}: corrupt .npz file ({type(e).__name__}: {e})") from e
     if indices.ndim != 1 or indices.dtype.kind not in "iu":
         raise ArtifactError(f"{path}: indices must be a 1-d integer array")

@@ -252,6 +252,7 @@ class FeatureSolution:
             "objective": self.objective,
             "value": self.value_after,
             "value_before": self.value_before,
+            "value_initial": self.value_before,  # as for fitted potentials: Φ = 0, c = 0, where the solve starts
             "solver": "feature_mm" if is_log(self.objective) else "feature_lp",
             "seconds": self.seconds,
             "shift": self.shift,

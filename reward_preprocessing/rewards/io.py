@@ -40,6 +40,12 @@ def net_spec(net: RewardNet) -> dict[str, Any]:
     }
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's text: torch appends C++ stack frames to some messages."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else ""
+
+
 def build_reward_net(spec: dict[str, Any]) -> RewardNet:
     """Construct an untrained net from a spec (composite nets call this for their parts)."""
     if not isinstance(spec, dict) or not isinstance(spec.get("kwargs", {}), dict):
@@ -52,7 +58,7 @@ def build_reward_net(spec: dict[str, Any]) -> RewardNet:
     except UserError:
         raise
     except _BUILD_ERRORS as e:
-        raise UserError(f"invalid reward-net spec: {type(e).__name__}: {e}") from e
+        raise UserError(f"invalid reward-net spec: {type(e).__name__}: {first_line(e)}") from e
 
 
 def save_reward_net(
@@ -211,7 +217,8 @@ def load_reward_net(path: str | os.PathLike, allow_pickle: bool = False) -> Rewa
     except UserError:
         raise
     except _BUILD_ERRORS as e:
-        raise ArtifactError(f"{path / SPEC_FILE}: invalid reward-net spec ({type(e).__name__}: {e})") from e
+        reason = f"{type(e).__name__}: {first_line(e)}"
+        raise ArtifactError(f"{path / SPEC_FILE}: invalid reward-net spec ({reason})") from e
     if stored != expected:
         name = min(k for k in set(stored) | set(expected) if stored.get(k) != expected.get(k))
         raise ArtifactError(
@@ -221,14 +228,15 @@ def load_reward_net(path: str | os.PathLike, allow_pickle: bool = False) -> Rewa
     try:
         tensors = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as e:
-        raise ArtifactError(f"{weights}: corrupt safetensors file ({e}); regenerate the model") from e
+        raise ArtifactError(f"{weights}: corrupt safetensors file ({first_line(e)}); regenerate the model") from e
     try:
         net = build_reward_net(spec)
         net.load_state_dict(tensors)
     except UserError:
         raise
     except _BUILD_ERRORS as e:
-        raise ArtifactError(f"{path / SPEC_FILE}: invalid reward-net spec ({type(e).__name__}: {e})") from e
+        reason = f"{type(e).__name__}: {first_line(e)}"
+        raise ArtifactError(f"{path / SPEC_FILE}: invalid reward-net spec ({reason})") from e
     net.eval()
     return net
 
