@@ -139,7 +139,7 @@ def test_bad_input():
     with pytest.raises(UserError, match="unknown objective"):
         fit_potential(*args, data["reward"], data["episode_ids"], "dense", linear(), GAMMA)
     with pytest.raises(UserError, match="unknown potential kind"):
-        build_potential({"kind": "cnn"})
+        build_potential({"kind": "no_such_kind"})
 
 
 def test_mlp_default_is_four_by_128():

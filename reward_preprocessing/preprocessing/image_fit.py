@@ -29,6 +29,7 @@ from reward_preprocessing.data.image_rollouts import ImageRollouts
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.preprocessing.neural import NeuralPreprocessResult, consecutive_pairs
 from reward_preprocessing.preprocessing.objectives import check_objective, is_log, is_smooth, objective_value
+from reward_preprocessing.shaping import shaped_reward
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,14 @@ def shaped_from_frames(reward: np.ndarray, phi: np.ndarray, rollouts: ImageRollo
                        shift: float) -> np.ndarray:
     """r' of every transition from phi per frame."""
     f = rollouts.frame_of
-    return reward + gamma * (1.0 - rollouts.dones) * phi[f + 1] - phi[f] - shift
+    return shaped_reward(reward, phi[f], phi[f + 1], gamma, done=rollouts.dones, shift=shift)
 
 
 def _shaped_run(reward: th.Tensor, dones: th.Tensor, phi: th.Tensor, index: th.Tensor, k: int, gamma: float,
                 shift: th.Tensor) -> th.Tensor:
     """r' of transitions index + k, given phi of the frames of each run (B, run length)."""
     i = index + k
-    return reward[i] + gamma * (1.0 - dones[i]) * phi[:, k + 1] - phi[:, k] - shift
+    return shaped_reward(reward[i], phi[:, k], phi[:, k + 1], gamma, done=dones[i], shift=shift)
 
 
 def _read_batches(rollouts: ImageRollouts, starts: list[np.ndarray], length: int) -> Iterator[np.ndarray]:

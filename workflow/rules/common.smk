@@ -22,6 +22,9 @@ def _validate_config(cfg):
     """Check the config against the schema and stop with one line naming the bad key."""
     schema = yaml.safe_load(Path(workflow.basedir, "workflow/schemas/config.schema.yaml").read_text())
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(cfg))
+    # Alternatives (anyOf: a vector or an image env's section) fail as a whole; name the deepest cause instead.
+    while error is not None and error.context:
+        error = max(error.context, key=lambda e: len(e.absolute_path))
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         raise WorkflowError(f"invalid config at {where}: {error.message}")
