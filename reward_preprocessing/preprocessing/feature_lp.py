@@ -33,7 +33,6 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,14 +40,14 @@ import scipy.linalg
 import scipy.sparse as sp
 import torch as th
 
-from reward_preprocessing.artifacts import atomic_dir, write_json
 from reward_preprocessing.data.rollouts import load_rollouts
 from reward_preprocessing.data.transitions import TransitionBatch
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.preprocessing.objectives import check_objective, is_log, is_smooth, objective_value
+from reward_preprocessing.preprocessing.outputs import write_preprocessed_model
 from reward_preprocessing.preprocessing.weighted_l1 import CERTIFICATE_TOL, ResidualMap, WeightedL1
 from reward_preprocessing.rewards.feature_potential import FeaturePotential, component_size
-from reward_preprocessing.rewards.io import load_reward_net, read_spec, write_reward_net
+from reward_preprocessing.rewards.io import load_reward_net, read_spec
 from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
 from reward_preprocessing.scaling import box_bounds
 
@@ -431,10 +430,5 @@ def preprocess_features_model_dir(
         "transitions": len(data),
         "trajectories": len(set(data.episode_ids.tolist())),
     }
-    with atomic_dir(out_dir) as tmp:
-        write_reward_net(
-            preprocessed, tmp, env_id, spec.get("env", {}).get("kwargs", {}),
-            metadata={"preprocessed_from": str(model_dir), "objective": objective, "potential": "features"},
-        )
-        write_json(Path(tmp) / "metrics.json", metrics)
+    write_preprocessed_model(out_dir, preprocessed, spec, model_dir, objective, "features", metrics)
     return solution

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import torch as th
 
-from reward_preprocessing.artifacts import atomic_dir, write_json
 from reward_preprocessing.data.image_batches import predict_rewards
 from reward_preprocessing.data.image_rollouts import ImageRollouts, open_image_rollouts
 from reward_preprocessing.devices import resolve_device
@@ -24,9 +22,10 @@ from reward_preprocessing.preprocessing.cnn_critic import impala_critic_potentia
 from reward_preprocessing.preprocessing.image_fit import ImageFitSettings, fit_image_potential
 from reward_preprocessing.preprocessing.neural import NeuralPreprocessResult
 from reward_preprocessing.preprocessing.objectives import check_objective
+from reward_preprocessing.preprocessing.outputs import write_preprocessed_model
 from reward_preprocessing.rewards.cnn import ImageRewardNet
 from reward_preprocessing.rewards.cnn_potential import CnnPotential
-from reward_preprocessing.rewards.io import load_reward_net, read_spec, write_reward_net
+from reward_preprocessing.rewards.io import load_reward_net, read_spec
 from reward_preprocessing.rewards.potentials import build_potential
 from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
 
@@ -127,10 +126,5 @@ def preprocess_image_model_dir(
         "trajectories": rollouts.n_trajectories,
         "device": device,
     }
-    with atomic_dir(out_dir) as tmp:
-        write_reward_net(
-            preprocessed, tmp, spec.get("env", {}).get("id", ""), spec.get("env", {}).get("kwargs", {}),
-            metadata={"preprocessed_from": str(model_dir), "objective": objective, "potential": settings.potential},
-        )
-        write_json(Path(tmp) / "metrics.json", metrics)
+    write_preprocessed_model(out_dir, preprocessed, spec, model_dir, objective, settings.potential, metrics)
     return result

@@ -17,7 +17,6 @@ import torch as th
 from gymnasium import spaces
 from torch import nn
 
-from reward_preprocessing.artifacts import atomic_dir, write_json
 from reward_preprocessing.data.rollouts import load_rollouts
 from reward_preprocessing.data.transitions import TransitionBatch
 from reward_preprocessing.devices import Device, resolve_device, set_threads
@@ -29,8 +28,9 @@ from reward_preprocessing.preprocessing.feature_lp import (
 )
 from reward_preprocessing.preprocessing.neural import NeuralPreprocessResult, fit_potential
 from reward_preprocessing.preprocessing.objectives import OBJECTIVES, check_objective
+from reward_preprocessing.preprocessing.outputs import write_preprocessed_model
 from reward_preprocessing.preprocessing.potentials import critic_potential
-from reward_preprocessing.rewards.io import load_reward_net, read_spec, write_reward_net
+from reward_preprocessing.rewards.io import load_reward_net, read_spec
 from reward_preprocessing.rewards.potentials import BoxMLPPotential, LinearPotential, MLPPotential, build_potential
 from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
 
@@ -164,12 +164,7 @@ def preprocess_neural_model_dir(
         "transitions": len(data),
         "trajectories": len(set(data.episode_ids.tolist())),
     }
-    with atomic_dir(out_dir) as tmp:
-        write_reward_net(
-            preprocessed, tmp, env_id, spec.get("env", {}).get("kwargs", {}),
-            metadata={"preprocessed_from": str(model_dir), "objective": objective, "potential": potential},
-        )
-        write_json(Path(tmp) / "metrics.json", metrics)
+    write_preprocessed_model(out_dir, preprocessed, spec, model_dir, objective, potential, metrics)
     return result
 
 
