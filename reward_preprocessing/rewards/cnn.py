@@ -2,7 +2,9 @@
 
 This is imitation's `CnnRewardNet` as the reference CoinRun reward model used it:
 HWC images scaled by 1/255, observation and next observation stacked on the
-channel axis, ``hid_channels`` 3×3 conv + ReLU layers, global average pooling
+channel axis, ``hid_channels`` conv + ReLU layers (3×3 at stride 1 by default, as
+the reference; ``kernel_size`` and ``stride`` widen the receptive field, which a
+reward that depends on two sprites touching needs), global average pooling
 and a linear layer with one output per action; the reward of a transition is
 the output of the action taken. There is no input normalization layer (the
 reference removed imitation's), so the model is a pure function of its weights
@@ -50,8 +52,10 @@ class ImageRewardNet(CnnRewardNet):
     """r(s, a, s') = CNN([s, s'])[a] over HWC uint8 images.
 
     Args:
-        hid_channels: output channels of the hidden 3×3 conv layers.
+        hid_channels: output channels of the hidden conv layers.
         use_action: one output per action (the reward of the taken one); otherwise one output.
+        kernel_size: side of the square conv kernels.
+        stride: stride of every conv layer (padding keeps ``ceil(size / stride)`` outputs per side).
     """
 
     def __init__(
@@ -60,11 +64,16 @@ class ImageRewardNet(CnnRewardNet):
         action_space: spaces.Space,
         hid_channels: Sequence[int] = (32, 64),
         use_action: bool = True,
+        kernel_size: int = 3,
+        stride: int = 1,
     ) -> None:
         check_image_spaces(observation_space, action_space)
         self.hid_channels = [int(c) for c in hid_channels]
         if not self.hid_channels or min(self.hid_channels) < 1:
             raise UserError(f"hid_channels must be a non-empty list of positive widths, got {list(hid_channels)}")
+        if int(kernel_size) < 1 or int(stride) < 1 or int(kernel_size) % 2 == 0:
+            raise UserError(f"kernel_size must be odd and >= 1 and stride >= 1, got {kernel_size} and {stride}")
+        self.kernel_size, self.stride = int(kernel_size), int(stride)
         super().__init__(
             observation_space,
             action_space,
@@ -74,6 +83,9 @@ class ImageRewardNet(CnnRewardNet):
             use_done=False,
             hwc_format=True,
             hid_channels=tuple(self.hid_channels),
+            kernel_size=self.kernel_size,
+            stride=self.stride,
+            padding="same" if self.stride == 1 else self.kernel_size // 2,
         )
 
     @property
@@ -81,7 +93,8 @@ class ImageRewardNet(CnnRewardNet):
         return int(self.action_space.n)
 
     def spec_kwargs(self) -> dict[str, Any]:
-        return {"hid_channels": self.hid_channels, "use_action": self.use_action}
+        return {"hid_channels": self.hid_channels, "use_action": self.use_action,
+                "kernel_size": self.kernel_size, "stride": self.stride}
 
     def action_rewards(self, state: th.Tensor, next_state: th.Tensor) -> th.Tensor:
         """All outputs, shape (batch, n_actions) (or (batch,) without `use_action`), from (B, H, W, C) images."""

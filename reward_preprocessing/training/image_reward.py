@@ -48,6 +48,8 @@ class CnnRewardSettings:
     labels: Literal["rollouts"] = "rollouts"  # regress the raw rewards stored with the rollouts
     hid_channels: tuple[int, ...] = (32, 64)
     use_action: bool = True
+    kernel_size: int = 3
+    stride: int = 1
     n_actions: int = 15
     batch_size: int = 128
     epochs: int = 5
@@ -142,7 +144,7 @@ def train_cnn_reward(
     obs_space = spaces.Box(0, 255, rollouts.obs_shape, np.uint8)
     th.manual_seed(settings.seed)
     net = ImageRewardNet(obs_space, spaces.Discrete(settings.n_actions), settings.hid_channels,
-                         settings.use_action).to(device)
+                         settings.use_action, settings.kernel_size, settings.stride).to(device)
     if device == "cpu":
         net = net.to(memory_format=th.channels_last)
     optimizer = th.optim.Adam(net.parameters(), lr=settings.lr)
