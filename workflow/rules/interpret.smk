@@ -2,6 +2,35 @@
 # (reward_preprocessing/interpret/, docs/interpret.md), its overview and report in the Snakemake report.
 
 
+def interpret_outputs(folder, subcategory, model):
+    """The files of one interpretation run in `folder` (a path pattern), with their report entries."""
+    return {
+        "overview": report(
+            f"{folder}/overview.png",
+            caption="../report/interpret.rst",
+            category="Interpretation",
+            subcategory=subcategory,
+            labels={"env": subcategory, "model": model, "figure": "overview"},
+        ),
+        "html": report(
+            f"{folder}/report.html",
+            caption="../report/interpret_html.rst",
+            category="Interpretation",
+            subcategory=subcategory,
+            labels={"env": subcategory, "model": model, "figure": "interactive report"},
+        ),
+        "features": f"{folder}/features.json",
+        "pngs": directory(f"{folder}/features"),
+    }
+
+
+# The command of every interpretation job: the model and rollouts in `input`, settings in `params`.
+INTERPRET_SHELL = (
+    "python scripts/interpret.py --model {input.model} --rollouts {input.rollouts} --out {params.out}"
+    " --title {params.title:q} --settings {params.settings:q} --threads {threads} 2>&1 | tee {log}"
+)
+
+
 # What the reward model {source}_{shaping} of {env} responds to, over the env's rollouts; settings from the env
 # entry's `interpret:` section (InterpretSettings, reward_preprocessing/interpret/run.py; defaults there).
 rule interpret:
@@ -9,25 +38,11 @@ rule interpret:
         model="results/reward_models/{source}/{env}_{shaping}",
         rollouts="results/rollouts/{env}",
     output:
-        overview=report(
-            "results/interpret/{env}/{source}_{shaping}/overview.png",
-            caption="../report/interpret.rst",
-            category="Interpretation",
-            subcategory="{env}",
-            labels={"env": "{env}", "model": "{source}_{shaping}", "figure": "overview"},
-        ),
-        html=report(
-            "results/interpret/{env}/{source}_{shaping}/report.html",
-            caption="../report/interpret_html.rst",
-            category="Interpretation",
-            subcategory="{env}",
-            labels={"env": "{env}", "model": "{source}_{shaping}", "figure": "interactive report"},
-        ),
-        features="results/interpret/{env}/{source}_{shaping}/features.json",
-        pngs=directory("results/interpret/{env}/{source}_{shaping}/features"),
+        **interpret_outputs("results/interpret/{env}/{source}_{shaping}", "{env}", "{source}_{shaping}"),
     params:
         settings=lambda wc: settings(ENVS[wc.env].get("interpret", {})),
         out=lambda wc, output: os.path.dirname(output.features),
+        title=lambda wc: f"{wc.env}: {wc.source} reward model, {wc.shaping}",
         code=code_version("scripts/interpret.py"),
     log:
         "results/logs/interpret/{env}/{source}_{shaping}.log",
@@ -38,6 +53,4 @@ rule interpret:
         mem_mb=8000,
         runtime=60,
     shell:
-        "python scripts/interpret.py --model {input.model} --rollouts {input.rollouts} --out {params.out}"
-        " --title '{wildcards.env}: {wildcards.source} reward model, {wildcards.shaping}'"
-        " --settings {params.settings:q} --threads {threads} 2>&1 | tee {log}"
+        INTERPRET_SHELL
