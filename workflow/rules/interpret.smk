@@ -2,35 +2,6 @@
 # (reward_preprocessing/interpret/, docs/interpret.md), its overview and report in the Snakemake report.
 
 
-def interpret_outputs(folder, subcategory, model):
-    """The files of one interpretation run in `folder` (a path pattern), with their report entries."""
-    return {
-        "overview": report(
-            f"{folder}/overview.png",
-            caption="../report/interpret.rst",
-            category="Interpretation",
-            subcategory=subcategory,
-            labels={"env": subcategory, "model": model, "figure": "overview"},
-        ),
-        "html": report(
-            f"{folder}/report.html",
-            caption="../report/interpret_html.rst",
-            category="Interpretation",
-            subcategory=subcategory,
-            labels={"env": subcategory, "model": model, "figure": "interactive report"},
-        ),
-        "features": f"{folder}/features.json",
-        "pngs": directory(f"{folder}/features"),
-    }
-
-
-# The command of every interpretation job: the model and rollouts in `input`, settings in `params`.
-INTERPRET_SHELL = (
-    "python scripts/interpret.py --model {input.model} --rollouts {input.rollouts} --out {params.out}"
-    " --title {params.title:q} --settings {params.settings:q} --threads {threads} 2>&1 | tee {log}"
-)
-
-
 # What the reward model {source}_{shaping} of {env} responds to, over the env's rollouts; settings from the env
 # entry's `interpret:` section (InterpretSettings, reward_preprocessing/interpret/run.py; defaults there).
 rule interpret:
