@@ -114,12 +114,14 @@ def test_image_model_gets_the_interpretation_instead_of_curves(tmp_path):
     proc = snakemake(work, "-n", "-p", "models")
     out = proc.stdout + proc.stderr
     jobs = planned_jobs(out)
-    assert jobs["interpret_model"] == 1 and jobs["preprocess_model"] == 1 and "plot_model" not in jobs
+    assert jobs["interpret_model"] == 1 and "plot_model" not in jobs and "preprocess_model" not in jobs
     assert ("scripts/interpret.py --model results/models/mine/model --rollouts results/rollouts/coinrun"
             " --out results/models/mine/interpret") in out
-    assert "scripts/preprocess_image_reward.py --model results/models/mine/model" in out
     for name in ("overview.png", "report.html", "features.json"):
         assert f"results/models/mine/interpret/{name}" in out
+    # its preprocessed models are targets of their own, made by the image env's preprocess script
+    proc = snakemake(work, "-n", "-p", "results/models/mine/preprocessed/sparse_l1")
+    assert "scripts/preprocess_image_reward.py --model results/models/mine/model" in proc.stdout + proc.stderr
 
 
 def test_image_model_with_a_policy_is_a_config_error(tmp_path):
@@ -127,3 +129,22 @@ def test_image_model_with_a_policy_is_a_config_error(tmp_path):
              "rollouts": {"policy": POLICY, "trust_pickle": True}}
     proc = snakemake(workflow_with_models(tmp_path, {"mine": model}), "-n", "models", check=False)
     assert proc.returncode != 0 and "models.mine.rollouts.policy: an image env" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_image_model_runs_end_to_end_on_a_dataset(tmp_path):
+    """An imported CnnRewardNet of CoinRun, interpreted over a train-procgen .npz (no expert is trained)."""
+    from tests.interpret_helpers import save_procgen_npz
+
+    envs = tiny_envs()
+    coinrun = envs["coinrun"]
+    coinrun["interpret"] = {"n_observations": 16, "steps": 7, "ig_steps": 4, "device": "cpu"}
+    model = {"path": f"{FIXTURES}/cnn_shaped.pt", "trust_pickle": True, "env": "coinrun",
+             "rollouts": {"dataset": "frames.npz"}}
+    work = copy_with_profiles(fresh(tmp_path / "w"), {**TINY_CONFIG, "envs": envs, "models": {"mine": model}})
+    shutil.copytree(REPO_ROOT / FIXTURES, work / FIXTURES)
+    save_procgen_npz(work / "frames.npz", size=64)
+    snakemake(work, "models")
+    out = work / "results/models/mine/interpret"
+    assert sorted(p.name for p in out.iterdir()) == ["features", "features.json", "overview.png", "report.html"]
+    assert not (work / "results/experts").exists() and not (work / "results/models/mine/figure.png").exists()

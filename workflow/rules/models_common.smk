@@ -67,13 +67,13 @@ def model_env_kwargs(name):
 
 
 def model_targets():
-    """Per model: its figure (a heatmap, or reward curves), or for an image model its interpretation and its
-    preprocessed models."""
+    """Per model: its figure (a heatmap, or reward curves), or for an image model its interpretation. (An image
+    model's results/models/{name}/preprocessed/{objective} are targets of their own: image preprocessing takes
+    the project's ImageRewardNet directories, not yet an imported imitation CnnRewardNet.)"""
     targets = []
     for name in MODELS:
         if model_is_image(name):
             targets += [f"results/models/{name}/interpret/{f}" for f in ("overview.png", "report.html", "features.json")]
-            targets += [f"results/models/{name}/preprocessed/{objective}" for objective in config["objectives"]]
         else:
             targets += [f"results/models/{name}/figure.{ext}" for ext in ("png", "pdf", "html")]
     return targets
