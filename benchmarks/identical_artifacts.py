@@ -11,7 +11,8 @@ an empty output cache, on the target sets named by --targets:
 The working tree runs with the MountainCar entry pinned to the baseline's settings (`PINNED_ENVS`), so a later
 change of a default does not make the comparison meaningless. --baseline-results reuses the results/ of a
 finished baseline run instead of building it again. Every file the baseline made must exist in the working
-tree's results with the same bytes; metrics.json files are compared without their wall-clock `*seconds` keys.
+tree's results with the same bytes, except the values of the wall-clock keys `TIMING_KEYS`
+(reward_preprocessing/artifacts.py), which are masked in JSON files and CSV columns and reported ("masked").
 Prints a table, writes the JSON to --out, and exits 1 when anything differs.
 """
 
@@ -102,18 +103,21 @@ def main() -> int:
         base_results, base_seconds = base_dir / "results", base_run.seconds
     else:
         base_results, base_seconds = args.baseline_results, None
-    baseline, head = artifact_digests(base_results), artifact_digests(head_dir / "results")
+    (baseline, _), (head, masked) = artifact_digests(base_results), artifact_digests(head_dir / "results")
 
     report = {"baseline": resolve(args.baseline), "head": WORKTREE, "platform": platform.platform(), "sets": {}}
     print(f"{'target set':<14}{'identical':>10}{'different':>10}{'missing':>9}")
     failed = False
     for name in args.targets:
         result = compare(baseline, head, PREFIXES[name])
-        report["sets"][name] = {"targets": TARGETS[name], **result}
+        timed = {f: keys for f, keys in masked.items() if f.startswith(PREFIXES[name])}
+        report["sets"][name] = {"targets": TARGETS[name], **result, "masked": timed}
         failed |= bool(result["different"] or result["missing"]) or not result["identical"]
         print(f"{name:<14}{len(result['identical']):>10}{len(result['different']):>10}{len(result['missing']):>9}")
         for f in result["different"] + result["missing"]:
             print(f"  {'differs' if f in result['different'] else 'missing'}: {f}")
+        for f, keys in timed.items():
+            print(f"  masked {', '.join(keys)}: {f}")
     report["seconds"] = {"baseline": base_seconds, "head": head_run.seconds}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

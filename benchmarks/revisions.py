@@ -4,7 +4,6 @@ cache; shared by the benchmarks that compare a baseline commit with the working 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import resource
 import shutil
@@ -17,6 +16,10 @@ from io import BytesIO
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from reward_preprocessing.artifacts import comparable_bytes  # noqa: E402
+
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 WORKTREE = "worktree"  # the revision name of the checkout's working tree (committed or not)
 
@@ -72,27 +75,19 @@ def run_snakemake(workdir: Path, targets: list[str], extra: list[str] = (), core
     return SnakemakeRun(seconds=seconds, cpu_seconds=cpu_seconds, jobs=jobs, output=output)
 
 
-def _without_wall_clock(value):
-    """A JSON value without the keys that hold wall-clock time (ending in ``seconds``)."""
-    if isinstance(value, dict):
-        return {k: _without_wall_clock(v) for k, v in value.items() if not k.endswith("seconds")}
-    if isinstance(value, list):
-        return [_without_wall_clock(v) for v in value]
-    return value
-
-
-def artifact_digests(results: Path) -> dict[str, str]:
-    """sha256 of every file under `results` (through the cache's symlinks) except logs and Snakemake's stamps;
-    for ``metrics.json`` the digest of its content without wall-clock ``*seconds`` keys."""
-    digests = {}
+def artifact_digests(results: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """sha256 of every file under `results` (through the cache's symlinks) except logs and Snakemake's stamps,
+    with the values of `reward_preprocessing.artifacts.TIMING_KEYS` masked (`comparable_bytes`); and which
+    keys were masked in which file (the one part two runs may differ in)."""
+    digests, masked = {}, {}
     for root, _, files in os.walk(results, followlinks=True):
         for name in files:
             path = Path(root, name)
             relative = path.relative_to(results).as_posix()
             if relative.startswith("logs/") or name == ".snakemake_timestamp":
                 continue
-            data = path.read_bytes()
-            if name == "metrics.json":
-                data = json.dumps(_without_wall_clock(json.loads(data)), sort_keys=True).encode()
+            data, keys = comparable_bytes(path)
             digests[relative] = hashlib.sha256(data).hexdigest()
-    return dict(sorted(digests.items()))
+            if keys:
+                masked[relative] = keys
+    return dict(sorted(digests.items())), dict(sorted(masked.items()))

@@ -10,6 +10,7 @@ import contextlib
 import csv
 import errno
 import glob
+import io
 import json
 import os
 import re
@@ -218,3 +219,85 @@ def write_csv(path: str | os.PathLike, header: Sequence[str], rows: Iterable[Seq
         writer.writerow(header)
         for row in rows:
             writer.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in row])
+
+
+# --- The one nondeterministic part of the artifacts: wall-clock measurements ---------------------------------
+
+# Every key (of a JSON artifact, at any depth) and CSV column that holds a wall-clock measurement. These and
+# nothing else may differ between two runs of the same config and seed: people and benchmarks read them (the
+# CoinRun expert's metrics keep wall time and steps/s), no rule does. A writer that records a new timing uses
+# a name from this set (tests/test_determinism_contract.py fails on an unlisted one); the determinism test and
+# benchmarks/identical_artifacts.py compare every other byte (`comparable_bytes`).
+TIMING_KEYS = frozenset({
+    "seconds",  # a stage's or a solve's wall time (metrics.json of models and preprocessed models)
+    "cpu_seconds",  # CPU time of learned maze rewards
+    "train_seconds",  # expert and CNN reward-model training time
+    "eval_seconds",  # expert evaluation time
+    "plan_seconds",  # value iteration of a maze expert
+    "wall_seconds",  # the CoinRun expert's learning_curve.csv
+    "steps_per_second",  # the CoinRun expert's throughput
+    "transitions_per_second",  # the CNN reward model's throughput
+})
+TIMING_MASK = "<timing>"
+
+
+def mask_timing(value: Any) -> tuple[Any, list[str]]:
+    """`value` (parsed JSON) with every `TIMING_KEYS` value replaced by `TIMING_MASK`, and the keys masked."""
+    masked: list[str] = []
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, dict):
+            out = {}
+            for k, item in v.items():
+                if k in TIMING_KEYS:
+                    masked.append(k)
+                    out[k] = TIMING_MASK
+                else:
+                    out[k] = walk(item)
+            return out
+        if isinstance(v, list):
+            return [walk(item) for item in v]
+        return v
+
+    return walk(value), sorted(set(masked))
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def comparable_bytes(path: str | os.PathLike) -> tuple[bytes, list[str]]:
+    """The bytes two runs must share: the file's own, with the values of `TIMING_KEYS` masked in a JSON file
+    or CSV written by this package (`dumps_json`, `write_csv`), and the keys masked.
+
+    A file that is not in this package's canonical form is returned unmasked, so that the comparison stays
+    byte for byte everywhere else."""
+    path = Path(path)
+    raw = path.read_bytes()
+    if path.suffix == ".json":
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return raw, []
+        if dumps_json(value).encode() != raw:
+            return raw, []
+        masked, keys = mask_timing(value)
+        return dumps_json(masked).encode(), keys
+    if path.suffix == ".csv":
+        try:
+            rows = list(csv.reader(raw.decode().splitlines()))
+        except (UnicodeDecodeError, csv.Error):
+            return raw, []
+        if not rows or _csv_text(rows).encode() != raw:
+            return raw, []
+        columns = [i for i, name in enumerate(rows[0]) if name in TIMING_KEYS]
+        if not columns:
+            return raw, []
+        for row in rows[1:]:
+            for i in columns:
+                if i < len(row):
+                    row[i] = TIMING_MASK
+        return _csv_text(rows).encode(), sorted({rows[0][i] for i in columns})
+    return raw, []

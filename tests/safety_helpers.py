@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
+from reward_preprocessing.artifacts import comparable_bytes
 from tests.workflow_runs import content_digests
-
-# Wall-clock timings that metrics.json files record for people (benchmarks read them, no rule does): the one
-# known difference between two runs, compared with these keys (`seconds`, `*_seconds`) removed.
-
-
-def is_timing_key(key: str) -> bool:
-    return key == "seconds" or key.endswith("_seconds")
 
 
 def fresh(path: Path) -> Path:
@@ -22,23 +15,14 @@ def fresh(path: Path) -> Path:
     return path
 
 
-def _without_timings(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: _without_timings(v) for k, v in value.items() if not is_timing_key(k)}
-    if isinstance(value, list):
-        return [_without_timings(v) for v in value]
-    return value
-
-
-def stable_digests(results: Path) -> tuple[dict[str, str], list[str]]:
-    """sha256 of every artifact (JSON files without timing keys) and the names of the JSON files that had some."""
-    digests = content_digests(results)
-    timed = []
-    for name in digests:
-        if name.endswith(".json"):
-            data = json.loads((results / name).read_text())
-            stripped = _without_timings(data)
-            if stripped != data:
-                timed.append(name)
-                digests[name] = hashlib.sha256(json.dumps(stripped, sort_keys=True).encode()).hexdigest()
-    return digests, timed
+def stable_digests(results: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """sha256 of every artifact, byte for byte except the values of `TIMING_KEYS` (the one documented
+    nondeterministic part: wall-clock measurements, masked by `comparable_bytes`), and which keys were masked
+    in which file."""
+    digests, masked = {}, {}
+    for name in content_digests(results):
+        data, keys = comparable_bytes(results / name)
+        digests[name] = hashlib.sha256(data).hexdigest()
+        if keys:
+            masked[name] = keys
+    return digests, masked

@@ -369,6 +369,55 @@ def test_fuzz_pt_import(models, tmp_path_factory, data, name, mode):
             assert th.equal(net.net.state_dict()[key], value)
 
 
+# --- A user's stable-baselines3 policy zip ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sb3_zip(tmp_path_factory) -> Path:
+    from tests.data.make_sb3_policy import write_policy
+
+    path = tmp_path_factory.mktemp("sb3") / "ppo.zip"
+    write_policy(path, "ppo", steps=64)
+    return path
+
+
+def _zip_members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+@fuzz(80)
+@given(data=st.data(), mode=st.sampled_from(["zip_bytes", "data_json", "weights_bytes"]))
+def test_fuzz_sb3_policy_zip(sb3_zip, tmp_path_factory, data, mode):
+    """A damaged zip (its bytes, its ``data`` JSON, its ``policy.pth``) loads or fails with one project line."""
+    import gymnasium as gym
+
+    from reward_preprocessing.experts.sb3_policy import load_sb3_policy
+
+    path = tmp_path_factory.mktemp("sb3_fuzz") / "policy.zip"
+    members = _zip_members(sb3_zip)
+    if mode == "zip_bytes":
+        raw = bytearray(sb3_zip.read_bytes())
+        for _ in range(data.draw(st.integers(1, 8))):
+            raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+        path.write_bytes(bytes(raw))
+    else:
+        key = "data" if mode == "data_json" else "policy.pth"
+        content = bytearray(members[key])
+        for _ in range(data.draw(st.integers(1, 8))):
+            content[data.draw(st.integers(0, len(content) - 1))] = data.draw(st.integers(0, 255))
+        members[key] = bytes(content)
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, member in members.items():
+                archive.writestr(name, member)
+    env = gym.make(fixtures.MOUNTAIN_CAR)
+    policy = outcome("sb3 policy zip", lambda: load_sb3_policy(path, env.observation_space, env.action_space,
+                                                               trust_pickle=True))
+    if policy is not None:
+        actions, _ = policy.predict(np.zeros((4, 2), np.float32), deterministic=True)
+        assert set(np.asarray(actions).tolist()) <= {0, 1, 2}
+
+
 # --- Trajectories ---------------------------------------------------------------------------------------------
 
 

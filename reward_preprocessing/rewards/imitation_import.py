@@ -21,6 +21,7 @@ from gymnasium import spaces
 from imitation.rewards import reward_nets as rn
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
+from reward_preprocessing.envs import procgen
 from reward_preprocessing.errors import ArtifactError, UserError
 from reward_preprocessing.rewards.imitation_nets import ImitationRewardNet, describe_net
 from reward_preprocessing.rewards.io import load_reward_net, read_spec, save_reward_net
@@ -63,6 +64,8 @@ def sample_transitions(
 
     Episode states are what the model will see; uniform draws also cover states a random policy never reaches.
     """
+    if env_id == procgen.ENV_ID:
+        return _coinrun_transitions(env_kwargs, n, seed)
     env = gym.make(env_id, **env_kwargs)
     env.observation_space.seed(seed)
     env.action_space.seed(seed)
@@ -78,6 +81,46 @@ def sample_transitions(
         next_l.append(env.observation_space.sample()), done_l.append(False)
     env.close()
     return np.stack(obs_l), np.stack(act_l), np.stack(next_l), np.array(done_l)
+
+
+def _coinrun_transitions(
+    env_kwargs: dict[str, Any], n: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`sample_transitions` for procgen CoinRun (not a gymnasium id: its own `VecEnv`), stored as the image
+    rollouts store them: a level's last transition repeats its last frame as the next observation."""
+    venv = procgen.make_coinrun_venv(env_kwargs, n_envs=1, seed=seed)
+    rng = np.random.default_rng(seed)
+    space_obs, space_act = procgen.observation_space(), procgen.action_space()
+    space_obs.seed(seed), space_act.seed(seed)
+    obs_l, act_l, next_l, done_l = [], [], [], []
+    obs = venv.reset()
+    while len(obs_l) < n // 2:
+        act = rng.integers(space_act.n, size=1)
+        next_obs, _, done, infos = venv.step(act)
+        obs_l.append(obs[0]), act_l.append(int(act[0]))
+        next_l.append(infos[0]["terminal_observation"] if done[0] else next_obs[0]), done_l.append(bool(done[0]))
+        obs = next_obs
+    venv.close()
+    for _ in range(n - len(obs_l)):
+        obs_l.append(space_obs.sample()), act_l.append(space_act.sample())
+        next_l.append(space_obs.sample()), done_l.append(False)
+    return np.stack(obs_l), np.array(act_l), np.stack(next_l), np.array(done_l)
+
+
+def _env_spaces(env_id: str, env_kwargs: dict[str, Any]) -> tuple[gym.Space, gym.Space]:
+    """The spaces of a registered gymnasium env, or of procgen CoinRun (``procgen:coinrun``)."""
+    if env_id == procgen.ENV_ID:
+        procgen.CoinRunOptions.from_mapping(dict(env_kwargs))  # a one-line error for unknown options
+        return procgen.observation_space(), procgen.action_space()
+    if env_id not in gym.registry:
+        raise UserError(f"unknown env {env_id!r}; register it (e.g. import its package) or pick a registered id")
+    try:
+        env = gym.make(env_id, **env_kwargs)
+    except (TypeError, ValueError, gym.error.Error) as e:
+        raise UserError(f"cannot make {env_id} with {env_kwargs}: {e}") from e
+    env_spaces = (env.observation_space, env.action_space)
+    env.close()
+    return env_spaces
 
 
 def _rewards(net: rn.RewardNet, transitions: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -137,16 +180,11 @@ def import_imitation_reward_net(
             f"{path}: is a pickle, which is read only on request; pass --trust-pickle (trust_pickle: true) "
             "to read it through the allow-list unpickler (torch, imitation, gymnasium and numpy classes only)"
         )
-    if env_id not in gym.registry:
+    if env_id != procgen.ENV_ID and env_id not in gym.registry:
         raise UserError(f"unknown env {env_id!r}; register it (e.g. import its package) or pick a registered id")
     original = torch_load(path)
     converted = convert_reward_net(original)
-    try:
-        env = gym.make(env_id, **env_kwargs)
-    except (TypeError, ValueError, gym.error.Error) as e:
-        raise UserError(f"cannot make {env_id} with {env_kwargs}: {e}") from e
-    env_spaces = (env.observation_space, env.action_space)
-    env.close()
+    env_spaces = _env_spaces(env_id, env_kwargs)
     for what, ours, theirs in zip(("observation", "action"), env_spaces,
                                   (original.observation_space, original.action_space), strict=True):
         if not _same_space(ours, theirs):

@@ -91,6 +91,17 @@ def _checked_reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
     return np.core.multiarray._reconstruct(subtype, shape, dtype)  # type: ignore[attr-defined]
 
 
+def _checked_frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
+    """numpy's protocol-5 array pickle (``numpy.core.numeric._frombuffer``): the shape must fit the bytes given."""
+    if not isinstance(buf, (bytes, bytearray)) or not isinstance(dtype, np.dtype) or dtype.hasobject:
+        raise pickle.UnpicklingError("numpy array pickle (protocol 5) with unexpected arguments")
+    if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape) or order not in "CF":
+        raise pickle.UnpicklingError("numpy array pickle (protocol 5) with an invalid shape or order")
+    if int(np.prod(shape, dtype=object)) * dtype.itemsize != len(buf):
+        raise pickle.UnpicklingError("numpy array pickle (protocol 5): shape does not match the data")
+    return np.frombuffer(bytes(buf), dtype=dtype).reshape(shape, order=order).copy()
+
+
 def _checked_encode(text: Any, encoding: str = "utf-8") -> bytes:
     """Protocol-2 pickles store bytes as ``_codecs.encode(str, 'latin1')``; no other codec."""
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
@@ -179,6 +190,7 @@ def _torch_rebuild(name: str) -> Callable[..., Any]:
 # Functions a pickle may call, as (module, name) -> factory of the callable actually used.
 _ALLOWED_CALLS: dict[tuple[str, str], Callable[[], Callable[..., Any]]] = {
     ("numpy.core.multiarray", "_reconstruct"): lambda: _checked_reconstruct,
+    ("numpy.core.numeric", "_frombuffer"): lambda: _checked_frombuffer,
     ("numpy.core.multiarray", "scalar"): lambda: np.core.multiarray.scalar,  # type: ignore[attr-defined]
     ("numpy", "dtype"): lambda: np.dtype,
     ("_codecs", "encode"): lambda: _checked_encode,
@@ -361,25 +373,25 @@ def _short(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0][:300]}" if text else type(error).__name__
 
 
-def _check_torch_zip(path: Path) -> None:
+def _check_torch_zip(file: Path | IO[bytes], size: int, where: str | None = None) -> None:
     """Accept only the zip layout `torch.save` writes, with stored (uncompressed) records.
 
     The legacy tar/raw layouts run extra unpickling passes, and a compressed record could expand far
-    beyond the size of the file.
+    beyond the `size` of the file.
     """
-    if not zipfile.is_zipfile(path):
-        raise ArtifactError(f"{path}: not a torch.save zip file (legacy or foreign format); re-save it with torch.save")
+    name = where or str(file)
+    if not zipfile.is_zipfile(file):
+        raise ArtifactError(f"{name}: not a torch.save zip file (legacy or foreign format); re-save it with torch.save")
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(file) as z:
             infos = z.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        raise ArtifactError(f"{path}: corrupt zip file ({_short(e)})") from e
+        raise ArtifactError(f"{name}: corrupt zip file ({_short(e)})") from e
     if not any(i.filename.endswith("/data.pkl") for i in infos):
-        raise ArtifactError(f"{path}: not a torch.save file (no data.pkl)")
-    size = path.stat().st_size
+        raise ArtifactError(f"{name}: not a torch.save file (no data.pkl)")
     for info in infos:
         if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
-            raise ArtifactError(f"{path}: {info.filename} is compressed or larger than the file; not a torch.save file")
+            raise ArtifactError(f"{name}: {info.filename} is compressed or larger than the file; not a torch.save file")
 
 
 def torch_load(path: str | os.PathLike) -> Any:
@@ -389,12 +401,24 @@ def torch_load(path: str | os.PathLike) -> Any:
     path = Path(path)
     if not path.is_file():
         raise ArtifactError(f"{path}: missing or not a file")
-    _check_torch_zip(path)
+    _check_torch_zip(path, path.stat().st_size)
     module = _TorchPickleModule()
     try:
         return torch.load(path, map_location="cpu", pickle_module=module, weights_only=False, mmap=False)
     except _LOAD_ERRORS as e:
         raise ArtifactError(f"{path}: cannot unpickle safely ({_short(e)})") from e
+
+
+def torch_load_bytes(data: bytes, where: str) -> Any:
+    """`torch_load` of a ``torch.save`` file held in memory (a member of another archive), named `where`."""
+    import torch
+
+    _check_torch_zip(io.BytesIO(data), len(data), where)
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", pickle_module=_TorchPickleModule(),
+                          weights_only=False, mmap=False)
+    except _LOAD_ERRORS as e:
+        raise ArtifactError(f"{where}: cannot unpickle safely ({_short(e)})") from e
 
 
 class _TorchPickleModule:

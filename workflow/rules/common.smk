@@ -378,3 +378,35 @@ def curve_settings(wildcards):
     document = {"rows": entry["shapings"], "columns": config["objectives"], "title": title}
     steps = entry.get("rollouts", {}).get("curve_timesteps")
     return settings(document if steps is None else {**document, "steps": steps})
+
+
+# --- Interpretation (interpret.smk, and the image models of models.smk) ---------------------------------------
+
+
+def interpret_outputs(folder, subcategory, model):
+    """The files of one interpretation run in `folder` (a path pattern), with their report entries."""
+    return {
+        "overview": report(
+            f"{folder}/overview.png",
+            caption="../report/interpret.rst",
+            category="Interpretation",
+            subcategory=subcategory,
+            labels={"env": subcategory, "model": model, "figure": "overview"},
+        ),
+        "html": report(
+            f"{folder}/report.html",
+            caption="../report/interpret_html.rst",
+            category="Interpretation",
+            subcategory=subcategory,
+            labels={"env": subcategory, "model": model, "figure": "interactive report"},
+        ),
+        "features": f"{folder}/features.json",
+        "pngs": directory(f"{folder}/features"),
+    }
+
+
+# The command of every interpretation job: the model and rollouts in `input`, settings in `params`.
+INTERPRET_SHELL = (
+    "python scripts/interpret.py --model {input.model} --rollouts {input.rollouts} --out {params.out}"
+    " --title {params.title:q} --settings {params.settings:q} --threads {threads} 2>&1 | tee {log}"
+)

@@ -9,25 +9,11 @@ rule interpret:
         model="results/reward_models/{source}/{env}_{shaping}",
         rollouts="results/rollouts/{env}",
     output:
-        overview=report(
-            "results/interpret/{env}/{source}_{shaping}/overview.png",
-            caption="../report/interpret.rst",
-            category="Interpretation",
-            subcategory="{env}",
-            labels={"env": "{env}", "model": "{source}_{shaping}", "figure": "overview"},
-        ),
-        html=report(
-            "results/interpret/{env}/{source}_{shaping}/report.html",
-            caption="../report/interpret_html.rst",
-            category="Interpretation",
-            subcategory="{env}",
-            labels={"env": "{env}", "model": "{source}_{shaping}", "figure": "interactive report"},
-        ),
-        features="results/interpret/{env}/{source}_{shaping}/features.json",
-        pngs=directory("results/interpret/{env}/{source}_{shaping}/features"),
+        **interpret_outputs("results/interpret/{env}/{source}_{shaping}", "{env}", "{source}_{shaping}"),
     params:
         settings=lambda wc: settings(ENVS[wc.env].get("interpret", {})),
         out=lambda wc, output: os.path.dirname(output.features),
+        title=lambda wc: f"{wc.env}: {wc.source} reward model, {wc.shaping}",
         code=code_version("scripts/interpret.py"),
     log:
         "results/logs/interpret/{env}/{source}_{shaping}.log",
@@ -38,6 +24,4 @@ rule interpret:
         mem_mb=8000,
         runtime=60,
     shell:
-        "python scripts/interpret.py --model {input.model} --rollouts {input.rollouts} --out {params.out}"
-        " --title '{wildcards.env}: {wildcards.source} reward model, {wildcards.shaping}'"
-        " --settings {params.settings:q} --threads {threads} 2>&1 | tee {log}"
+        INTERPRET_SHELL
