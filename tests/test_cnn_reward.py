@@ -91,3 +91,21 @@ def test_bad_spaces(obs_space, act_space, message):
 def test_bad_hid_channels():
     with pytest.raises(UserError, match="hid_channels"):
         ImageRewardNet(OBS, ACTS, hid_channels=())
+
+
+def test_strided_kernels_round_trip(tmp_path):
+    th.manual_seed(3)
+    net = ImageRewardNet(OBS, ACTS, hid_channels=(4, 8, 8), kernel_size=5, stride=2)
+    convs = [m for m in net.modules() if isinstance(m, th.nn.Conv2d)]
+    assert [(c.kernel_size, c.stride, c.padding) for c in convs] == [((5, 5), (2, 2), (2, 2))] * 3
+    save_reward_net(net, tmp_path / "model", "procgen-coinrun", {"num_levels": 1})
+    loaded = load_reward_net(tmp_path / "model")
+    assert (loaded.kernel_size, loaded.stride) == (5, 2)
+    obs, acts, next_obs, dones = _batch()
+    th.testing.assert_close(loaded.predict_th(obs, acts, next_obs, dones), net.predict_th(obs, acts, next_obs, dones))
+
+
+@pytest.mark.parametrize(("kernel_size", "stride"), [(4, 1), (0, 1), (3, 0)])
+def test_bad_kernel_or_stride(kernel_size, stride):
+    with pytest.raises(UserError, match="kernel_size"):
+        ImageRewardNet(OBS, ACTS, kernel_size=kernel_size, stride=stride)

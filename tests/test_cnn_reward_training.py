@@ -77,6 +77,31 @@ def test_resume_from_checkpoint_gives_the_same_model(tmp_path):
         th.testing.assert_close(resumed.net.state_dict()[k], v)
 
 
+def test_balanced_then_reweighted_epochs_with_decay_resume_exactly(tmp_path, monkeypatch):
+    import reward_preprocessing.training.image_reward as image_reward
+
+    rollouts = _rollouts(tmp_path / "r")
+    settings = from_mapping(CnnRewardSettings, {**TINY, "epochs": 4, "balanced_epochs": 2, "lr_decay": True,
+                                                "frac_zero_reward_retained": 0.5})
+    straight = train_cnn_reward(rollouts, settings, progress=False)
+    assert len(straight.curve) == 4
+    save = image_reward._save_checkpoint
+
+    def killed_after_two_epochs(path, *args):
+        save(path, *args)
+        if args[-3] == 2:  # the epoch just saved
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(image_reward, "_save_checkpoint", killed_after_two_epochs)
+    with pytest.raises(KeyboardInterrupt):
+        train_cnn_reward(rollouts, settings, tmp_path, progress=False)
+    resumed = train_cnn_reward(rollouts, settings, tmp_path, progress=False)
+    for k, v in straight.net.state_dict().items():
+        th.testing.assert_close(resumed.net.state_dict()[k], v)
+    with pytest.raises(UserError, match="balanced_epochs"):
+        from_mapping(CnnRewardSettings, {"epochs": 3, "balanced_epochs": 4})
+
+
 def test_zero_reward_downsampling_keeps_every_reward_and_redraws_zeros():
     rews = np.array([0.0] * 1000 + [10.0] * 20, dtype=np.float32)
     rng = np.random.default_rng(0)

@@ -5,8 +5,14 @@ The test set is a random subset of whole *trajectories* (the reference split
 per transition, so neighbouring, nearly identical frames leaked into the test
 set). Optionally only a fraction of the zero-reward training transitions is
 used, drawn afresh each epoch (the reference's ``frac_zero_reward_retained``,
-which drew it once), because rewards are sparse; the kept ones are weighted up
-in the loss (``reweight_zero_rewards``) so that it still estimates the MSE on all data.
+which drew it once), because rewards are sparse. The first ``balanced_epochs``
+epochs fit that rebalanced sample as it is: the rare rewarding transitions then
+carry enough of the loss for the net to learn what they look like (with every
+zero weighted up from the start it never does: with CoinRun's 1 coin in ~600
+transitions the test MSE stayed at 0.93 of the baseline). The remaining epochs
+weight the kept zeros up (``reweight_zero_rewards``) so that the loss estimates
+the MSE on all data again and the predictions are calibrated. The learning rate
+decays linearly to 0 over the epochs (``lr_decay``).
 
 Batches are read from disk by a background thread while the previous batch
 trains, so memory stays flat however large the dataset. After every epoch a
@@ -59,6 +65,9 @@ class CnnRewardSettings:
     # weight the kept zero-reward transitions by 1 / frac_zero_reward_retained in the loss, so that it stays
     # an unbiased estimate of the MSE on all data (unweighted, the model learns rewards too high everywhere)
     reweight_zero_rewards: bool = True
+    # epochs (from the first) that fit the rebalanced sample unweighted, before the reweighted ones
+    balanced_epochs: int = 0
+    lr_decay: bool = False
     # predicted reward above this counts as "positive" in precision/recall; None: half the smallest
     # positive training reward
     positive_threshold: float | None = None
@@ -80,6 +89,8 @@ class CnnRewardSettings:
             raise UserError(f"frac_zero_reward_retained must be in (0, 1], got {self.frac_zero_reward_retained}")
         if self.n_actions < 1:
             raise UserError("n_actions must be >= 1")
+        if not 0 <= self.balanced_epochs <= self.epochs:
+            raise UserError(f"balanced_epochs must be in [0, epochs = {self.epochs}], got {self.balanced_epochs}")
 
 
 def split_by_trajectory(rollouts: ImageRollouts, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -148,6 +159,11 @@ def train_cnn_reward(
     if device == "cpu":
         net = net.to(memory_format=th.channels_last)
     optimizer = th.optim.Adam(net.parameters(), lr=settings.lr)
+    steps_per_epoch = math.ceil(len(_epoch_index(train, rollouts.rews, settings.frac_zero_reward_retained,
+                                                 np.random.default_rng(settings.seed))) / settings.batch_size)
+    total_steps = max(steps_per_epoch * settings.epochs, 1)
+    scheduler = th.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: max(0.0, 1.0 - step / total_steps) if settings.lr_decay else 1.0)
     rng = np.random.default_rng(settings.seed)
     curve: list[dict[str, float]] = []
     start_epoch, seconds = 0, 0.0
@@ -158,6 +174,7 @@ def train_cnn_reward(
             raise UserError(f"{checkpoint}: made with other settings; delete it to start over")
         net.load_state_dict(state["net"])
         optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
         rng.bit_generator.state = state["rng"]
         curve, start_epoch, seconds = state["curve"], state["epoch"], state["seconds"]
         log.info("resuming from %s after epoch %d", checkpoint, start_epoch)
@@ -175,9 +192,11 @@ def train_cnn_reward(
         bar = tqdm(transition_batches(rollouts, index, settings.batch_size, device), total=math.ceil(len(index) /
                    settings.batch_size), desc=f"reward epoch {epoch + 1}/{settings.epochs}", disable=not progress,
                    mininterval=5.0)
+        reweight = (settings.reweight_zero_rewards and settings.frac_zero_reward_retained < 1.0
+                    and epoch >= settings.balanced_epochs)
         for batch in bar:
             squared = (forward_batch(net, batch, settings.bf16) - batch.rews).square()
-            if settings.reweight_zero_rewards and settings.frac_zero_reward_retained < 1.0:
+            if reweight:
                 weights = th.where(batch.rews == 0, 1.0 / settings.frac_zero_reward_retained, 1.0)
                 loss = (squared * weights).sum() / weights.sum()
             else:
@@ -185,6 +204,7 @@ def train_cnn_reward(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            scheduler.step()
             total += float(loss.detach()) * len(batch.rews)
             count += len(batch.rews)
         samples += count
@@ -197,7 +217,7 @@ def train_cnn_reward(
         log.info("epoch %d: train loss %.4g%s", epoch + 1, row["train_loss"],
                  f", test MSE {row['test_mse']:.4g}" if "test_mse" in row else "")
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, net, optimizer, rng, curve, epoch + 1, seconds, settings)
+            _save_checkpoint(checkpoint, net, optimizer, scheduler, rng, curve, epoch + 1, seconds, settings)
     metrics: dict[str, Any] = {
         "train_transitions": len(train),
         "test_transitions": len(test),
@@ -225,10 +245,11 @@ def train_cnn_reward(
     return TrainedRewardNet(net, metrics, curve)
 
 
-def _save_checkpoint(path: Path, net: ImageRewardNet, optimizer: th.optim.Optimizer, rng: np.random.Generator,
+def _save_checkpoint(path: Path, net: ImageRewardNet, optimizer: th.optim.Optimizer,
+                     scheduler: th.optim.lr_scheduler.LRScheduler, rng: np.random.Generator,
                      curve: list[dict[str, float]], epoch: int, seconds: float, settings: CnnRewardSettings) -> None:
     state = {
-        "net": net.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
+        "net": net.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng.bit_generator.state,
         "curve": curve, "epoch": epoch, "seconds": seconds,
         "settings": dataclasses.asdict(settings) | {"hid_channels": list(settings.hid_channels)},
     }

@@ -103,6 +103,7 @@ wildcard_constraints:
     env=_alternatives(ENVS),
     # Experts: an SB3 agent of an env, or a maze's value-iteration policy ({maze}_{reward}).
     expert="{}|(?:{})_(?:{})".format(_alternatives(ENVS), "|".join(MAZES), "|".join(REWARDS)),
+    image_env=_alternatives([name for name, env in ENVS.items() if env.get("kind", "vector") == "image"]),
 
 
 def code_version(script):
@@ -233,9 +234,10 @@ def _explain_bad_target(wildcards):
 def env_targets(env):
     """An env's figures: its reward curves (ground truth and/or learned) and the video of its expert."""
     curves = [env, f"{env}_learned"] if ENVS[env]["ground_truth"] else [env]
-    return [f"results/curves/{curve}.{ext}" for curve in curves for ext in ("png", "pdf", "html")] + [
-        f"results/videos/{env}.mp4"
-    ]
+    videos = [f"results/videos/{env}.mp4"]
+    if ENVS[env].get("kind", "vector") == "image":
+        videos.append(f"results/videos/{env}.gif")
+    return [f"results/curves/{curve}.{ext}" for curve in curves for ext in ("png", "pdf", "html")] + videos
 
 
 def default_targets():
