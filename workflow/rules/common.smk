@@ -232,12 +232,18 @@ def _explain_bad_target(wildcards):
 
 
 def env_targets(env):
-    """An env's figures: its reward curves (ground truth and/or learned) and the video of its expert."""
+    """An env's figures: its reward curves (ground truth and/or learned), the video of its expert and, for an
+    image env, the interpretation of its learned reward model."""
     curves = [env, f"{env}_learned"] if ENVS[env]["ground_truth"] else [env]
     videos = [f"results/videos/{env}.mp4"]
+    interpretations = []
     if ENVS[env].get("kind", "vector") == "image":
+        # an image reward model is also explained: feature visualization, NMF, dataset examples, attribution
         videos.append(f"results/videos/{env}.gif")
-    return [f"results/curves/{curve}.{ext}" for curve in curves for ext in ("png", "pdf", "html")] + videos
+        interpretations = [f"results/interpret/{env}/learned_{shaping}/report.html" for shaping in ENVS[env]["shapings"]]
+    return [f"results/curves/{curve}.{ext}" for curve in curves for ext in ("png", "pdf", "html")] + videos + (
+        interpretations
+    )
 
 
 def default_targets():
