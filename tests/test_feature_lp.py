@@ -22,6 +22,7 @@ from reward_preprocessing.preprocessing.feature_lp import (
     smooth_pairs,
     solve_features,
 )
+from reward_preprocessing.preprocessing.lad import LadResult, LadState, solve_lad
 from reward_preprocessing.preprocessing.neural_run import NeuralPreprocessSettings, preprocess_neural_model_dir
 from reward_preprocessing.preprocessing.objectives import objective_value
 from reward_preprocessing.rewards.feature_potential import FeatureMap, FeaturePotential, component_size
@@ -96,10 +97,10 @@ def test_feature_potential_saves_and_loads_in_the_safe_format(tmp_path):
 # The LP against an independent formulation
 
 
-def _scipy_l1(h: np.ndarray, m: np.ndarray) -> float:
-    """min sum |h + M x| as the textbook primal LP (x free, t >= |residual|), HiGHS via scipy."""
+def _scipy_l1(h: np.ndarray, m: np.ndarray, w: np.ndarray | None = None) -> float:
+    """min mean w |h + M x| as the textbook primal LP (x free, t >= |residual|), HiGHS via scipy."""
     n, k = m.shape
-    cost = np.concatenate([np.zeros(k), np.ones(n)])
+    cost = np.concatenate([np.zeros(k), np.ones(n) if w is None else w])
     eye = sp.identity(n)
     a_ub = sp.vstack([sp.hstack([sp.csr_matrix(m), -eye]), sp.hstack([sp.csr_matrix(-m), -eye])])
     b_ub = np.concatenate([-h, h])
@@ -125,17 +126,56 @@ def test_lp_matches_scipy(objective):
 
 
 def test_interior_point_equals_the_simplex():
-    """The interior-point method (used above 20,000 rows) reaches the simplex optimum and certifies it."""
+    """The interior-point method (the default) reaches the simplex optimum and certifies it."""
     rng = np.random.default_rng(3)
     u, _ = np.linalg.qr(rng.normal(size=(3000, 12)))
     g = rng.standard_t(2, size=3000)
     g -= u @ (u.T @ g)
     w = rng.uniform(0.5, 2.0, size=3000)
-    simplex = ExactL1(g, u).solve(w)[2]
-    z, res, cert = ExactL1(g, u, simplex_rows=100).solve(w)
+    simplex = ExactL1(g, u, method="simplex").solve(w)[2]
+    z, res, cert = ExactL1(g, u).solve(w)
     assert simplex.method == "simplex" and cert.method == "interior_point"
     assert cert.primal == pytest.approx(simplex.primal, rel=1e-9) and cert.gap < 1e-9
     np.testing.assert_allclose(res, g + u @ z)
+
+
+@given(
+    rows=st.integers(1, 40),
+    cols=st.integers(1, 6),
+    seed=st.integers(0, 2**32 - 1),
+    ties=st.booleans(),
+    weighted=st.booleans(),
+)
+def test_lad_solver_matches_linprog(rows, cols, seed, ties, weighted):
+    """`solve_lad` on small dense problems (any A, not orthonormal; rank-deficient when cols > rows; rounded g
+    for ties and degeneracy) against the textbook primal LP in scipy/HiGHS; its dual is feasible and certifies."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(rows, cols)) * rng.uniform(0.1, 10.0, size=cols)
+    g = rng.standard_t(2, size=rows)
+    g = g.round(0) if ties else g
+    w = rng.uniform(0.2, 3.0, size=rows) if weighted else np.ones(rows)
+    result = solve_lad(g, a, w)
+    expected = _scipy_l1(g, a, w) * rows
+    value = float(w @ np.abs(g + a @ result.x))
+    assert value == pytest.approx(expected, rel=1e-8, abs=1e-9)
+    assert np.all(np.abs(result.y) <= w * (1 + 1e-12))
+    assert np.abs(a.T @ result.y).max() <= 1e-8 * max(1.0, float(np.abs(a).sum(0).max()))
+    assert result.gap <= 1e-8 and result.primal == pytest.approx(value, rel=1e-12, abs=1e-12)
+
+
+def test_lad_solver_is_deterministic_and_warm_starts():
+    """Same input, bit-identical output; a start at another point (MM's previous step) reaches the same optimum."""
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(2000, 20))
+    g = rng.standard_t(3, size=2000)
+    w = rng.uniform(0.5, 1.5, size=2000)
+    first, second = solve_lad(g, a, w), solve_lad(g, a, w)
+    assert np.array_equal(first.x, second.x) and np.array_equal(first.y, second.y)
+    res = g + a @ first.x
+    warm = LadState(w, w.copy(), w.copy(), -first.x, np.maximum(res, 0) + 0.01, np.maximum(-res, 0) + 0.01)
+    other = solve_lad(g, a, 1.0 / (1.0 + np.abs(res)), warm=warm)
+    cold = solve_lad(g, a, 1.0 / (1.0 + np.abs(res)))
+    assert other.primal == pytest.approx(cold.primal, rel=1e-9) and other.gap < 1e-9
 
 
 @pytest.mark.parametrize("objective", ["sparse_l1", "smooth_l1", "sparse_log", "smooth_log"])
@@ -251,8 +291,9 @@ def test_an_uncertified_interior_point_falls_back_to_the_simplex(monkeypatch):
     u, _ = np.linalg.qr(rng.normal(size=(500, 6)))
     g = rng.normal(size=500)
     g -= u @ (u.T @ g)
-    expected = ExactL1(g, u).solve(np.ones(500))[2]
-    monkeypatch.setattr(feature_lp, "interior_point_l1", lambda g, u, w: (np.full(6, np.nan), np.zeros(500), 1))
-    solver = ExactL1(g, u, simplex_rows=10)
+    expected = ExactL1(g, u, method="simplex").solve(np.ones(500))[2]
+    monkeypatch.setattr(feature_lp, "solve_lad", lambda g, u, w, **_: LadResult(np.full(6, np.nan), np.zeros(500),
+                                                                               np.nan, np.nan, 1, 0))
+    solver = ExactL1(g, u)
     _, _, cert = solver.solve(np.ones(500))
     assert cert.method == "simplex" and cert.primal == pytest.approx(expected.primal, rel=1e-12)

@@ -15,17 +15,19 @@ How it is solved exactly, and fast:
    shaping span. Shaped and unshaped versions of one reward have the same g (to
    rounding) whenever the shaping lies in the span of the features, so they
    pose the *same* LP and get the same answer.
-2. **Exact weighted L1.** ``min_z sum_i w_i |g_i + u_i z|`` is solved through its
-   dual ``min g.y s.t. U^T y = 0, |y| <= w``: by HiGHS dual simplex up to 20,000
-   rows (a vertex, warm-started across MM's weights), above that by a primal-dual
-   interior-point method (Frisch-Newton) whose iterations cost one K x K Cholesky
-   and a pass over the rows, so time grows linearly with the transitions.
+2. **Exact weighted L1.** ``min_z sum_i w_i |g_i + u_i z|`` is a weighted least-absolute-deviations
+   problem, solved by a dedicated primal-dual interior point (`lad.solve_lad`, Frisch-Newton with
+   Mehrotra and Gondzio correctors) whose iterations cost one K x K syrk + Cholesky and a few passes over
+   the rows, so time grows linearly with the transitions. HiGHS dual simplex on the dual LP
+   ``min g.y s.t. U^T y = 0, |y| <= w`` is the fallback (and the tests' independent check).
 3. **Certificate.** For the returned (z, y) the primal ``sum w |res|`` and the dual
    ``-g.y`` of the full problem and the dual infeasibility ``|U^T y|`` go into
    ``metrics.json``; a solution with a relative gap above 1e-6 is refused.
 4. **Log objectives.** Majorize-minimize from the L1 optimum: each step is the
-   weighted L1 problem with weights 1 / (1 + |res|), accepted only if it lowers
-   the objective, so the trace is monotone.
+   weighted L1 problem with weights 1 / (1 + |res|), started from the previous
+   step's primal point, accepted only if it lowers the objective, so the trace
+   is monotone.
+5. **One BLAS thread** for the whole solve (SVD included): bit-identical output.
 """
 
 from __future__ import annotations
@@ -36,13 +38,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 import torch as th
 
 from reward_preprocessing.data.rollouts import load_rollouts
 from reward_preprocessing.data.transitions import TransitionBatch
 from reward_preprocessing.errors import UserError
+from reward_preprocessing.preprocessing.lad import LadState, one_blas_thread, solve_lad
 from reward_preprocessing.preprocessing.objectives import check_objective, is_log, is_smooth, objective_value
 from reward_preprocessing.preprocessing.outputs import write_preprocessed_model
 from reward_preprocessing.preprocessing.weighted_l1 import CERTIFICATE_TOL, ResidualMap, WeightedL1
@@ -53,6 +55,10 @@ from reward_preprocessing.scaling import box_bounds
 
 # Float64 arrays of the problem's size held at the peak (phi(s), phi(s'), M, U and the SVD's workspace).
 _PEAK_COPIES = 6
+# The interior point's stopping tolerance (relative duality gap and A^T y = 0), well inside CERTIFICATE_TOL.
+_LAD_TOL = 1e-11
+# MM's warm start: the previous step's residuals, each dual slack lifted by this fraction of their mean |.|.
+_WARM_CENTRE = 0.1
 
 
 @dataclass
@@ -121,26 +127,40 @@ class L1Certificate:
 class ExactL1:
     """``min_z sum_i w_i |g_i + (U z)_i|`` exactly, with a full-problem certificate.
 
-    Up to `simplex_rows` rows: HiGHS dual simplex (`weighted_l1.WeightedL1`), a vertex solution, warm-started
-    across the weights of MM. Above: a primal-dual interior-point method whose iterations cost one K x K
-    Cholesky and two passes over the rows each, run until the duality gap is below 1e-11 (relative).
+    By default the weighted-LAD interior point (`lad.solve_lad`: one K x K syrk and Cholesky per iteration,
+    time linear in the rows); its answer is kept only if its primal and dual objectives agree to
+    CERTIFICATE_TOL. Otherwise, or with ``method="simplex"``, HiGHS dual simplex (`weighted_l1.WeightedL1`),
+    a vertex, warm-started across the weights of MM.
     """
 
-    def __init__(self, offset: np.ndarray, matrix: np.ndarray, simplex_rows: int = 20000) -> None:
+    def __init__(self, offset: np.ndarray, matrix: np.ndarray, method: str = "interior_point") -> None:
+        if method not in ("interior_point", "simplex"):
+            raise UserError(f"unknown feature LP method {method!r}; use 'interior_point' or 'simplex'")
         self.g, self.u = offset, matrix
-        self.method = "simplex" if len(offset) <= simplex_rows else "interior_point"
+        self.method = method
         self.lp_solves = 0
+        self.correctors = 0
         self._simplex: WeightedL1 | None = None
 
-    def solve(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, L1Certificate]:
-        """(z, residuals, certificate) for positive `weights`."""
+    def solve(
+        self, weights: np.ndarray, start: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, L1Certificate]:
+        """(z, residuals, certificate) for positive `weights`; `start` = (z, residuals) of an earlier solve
+        (majorize-minimize's previous step) starts the interior point from that primal point."""
         w = np.asarray(weights, dtype=np.float64)
         self.lp_solves += 1
         if self.method == "interior_point":
-            z, y, iterations = interior_point_l1(self.g, self.u, w)
-            res = self.g + self.u @ z
+            warm = None
+            if start is not None:
+                z0, res0 = start
+                centre = max(_WARM_CENTRE * float(np.abs(res0).mean()), 1e-12)
+                warm = LadState(w, w.copy(), w.copy(), -np.asarray(z0, dtype=np.float64),
+                                np.maximum(res0, 0.0) + centre, np.maximum(-res0, 0.0) + centre)
+            lad = solve_lad(self.g, self.u, w, tol=_LAD_TOL, warm=warm)
+            self.correctors += lad.correctors
+            res = self.g + self.u @ lad.x
             try:
-                return z, res, self._certify(w, res, y, iterations)
+                return lad.x, res, self._certify(w, res, lad.y, lad.iterations)
             except UserError:  # not proven optimal (ill-conditioned weights): the simplex, slower but a vertex
                 self.method = "simplex"
         if self._simplex is None:
@@ -166,63 +186,6 @@ class ExactL1:
                 f"infeasibility {certificate.dual_infeasibility:.2e}); the reward or features are badly scaled"
             )
         return certificate
-
-def _longest_step(x: np.ndarray, dx: np.ndarray) -> float:
-    """The largest step in [0, 1] that keeps x + step * dx >= 0."""
-    neg = dx < 0
-    return float(min(1.0, (-x[neg] / dx[neg]).min(initial=np.inf)))
-
-
-def interior_point_l1(
-    g: np.ndarray, u: np.ndarray, w: np.ndarray, tol: float = 1e-11, max_iter: int = 200
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Frisch-Newton (Mehrotra predictor-corrector) for ``min_z sum w |g + U z|`` through its dual
-    ``min g.y s.t. U^T y = 0, |y| <= w``; with y = v - w this is ``min g.v s.t. U^T v = U^T w, 0 <= v <= 2w``
-    (slack s = 2w - v, dual multipliers lam, zd >= 0 on v >= 0 and om >= 0 on s >= 0).
-
-    Each iteration solves one K x K system ``U^T D U`` (dense BLAS over the rows), so the cost is
-    linear in the number of rows. Returns (z, y, iterations); the caller certifies (z, y).
-    """
-    n, k = u.shape
-    v, s = w.copy(), w.copy()  # y = 0: feasible and central in the box
-    lam = np.zeros(k)
-    scale = max(float(np.abs(g).mean()), 1e-12)
-    zd = np.maximum(g, 0.0) + scale  # zd - om = g - U lam: dual feasible from the start
-    om = np.maximum(-g, 0.0) + scale
-    b = u.T @ w
-    b_scale = max(float(np.abs(b).max(initial=0.0)), 1.0)
-    iteration = 0
-    for iteration in range(1, max_iter + 1):  # noqa: B007 (returned)
-        res = g - u @ lam
-        r_p = b - u.T @ v
-        primal, dual = float(w @ np.abs(res)), float(-(g @ (v - w)))
-        if abs(primal - dual) <= tol * max(abs(primal), 1.0) and np.abs(r_p).max(initial=0.0) <= tol * b_scale:
-            break
-        r_d = res - zd + om
-        mu = float((v @ zd + s @ om) / (2 * n))
-        d = 1.0 / (zd / v + om / s)
-        chol = scipy.linalg.cho_factor((u * d[:, None]).T @ u, lower=True, check_finite=False)
-        directions = []
-        for corrector in (False, True):
-            if corrector:  # Mehrotra: centre by (mu_aff / mu)^3 and correct the second-order term
-                dv_a, dz_a, do_a = directions[0][1:]
-                ap = min(_longest_step(v, dv_a), _longest_step(s, -dv_a))
-                ad = min(_longest_step(zd, dz_a), _longest_step(om, do_a))
-                mu_aff = float(((v + ap * dv_a) @ (zd + ad * dz_a) + (s - ap * dv_a) @ (om + ad * do_a)) / (2 * n))
-                sigma_mu = (mu_aff / mu) ** 3 * mu
-                r_vz, r_sw = sigma_mu - v * zd - dv_a * dz_a, sigma_mu - s * om + dv_a * do_a
-            else:
-                r_vz, r_sw = -v * zd, -s * om
-            r_tilde = r_d - r_vz / v + r_sw / s
-            d_lam = scipy.linalg.cho_solve(chol, r_p + u.T @ (d * r_tilde), check_finite=False)
-            d_v = d * (u @ d_lam - r_tilde)
-            directions.append((d_lam, d_v, (r_vz - zd * d_v) / v, (r_sw + om * d_v) / s))
-        d_lam, d_v, d_z, d_o = directions[1]
-        ap = 0.99995 * min(_longest_step(v, d_v), _longest_step(s, -d_v))
-        ad = 0.99995 * min(_longest_step(zd, d_z), _longest_step(om, d_o))
-        v, s = v + ap * d_v, s - ap * d_v
-        lam, zd, om = lam + ad * d_lam, zd + ad * d_z, om + ad * d_o
-    return -lam, v - w, iteration
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,6 +233,20 @@ def solve_features(
     settings: FeatureSettings | None = None,
 ) -> FeatureSolution:
     """The exact optimum of `objective` over potentials ``features @ w`` (log objectives: MM from the L1 optimum)."""
+    with one_blas_thread():
+        return _solve_features(features, next_features, reward, episode_ids, objective, gamma, dones, settings)
+
+
+def _solve_features(
+    features: np.ndarray,
+    next_features: np.ndarray,
+    reward: np.ndarray,
+    episode_ids: np.ndarray,
+    objective: str,
+    gamma: float,
+    dones: np.ndarray | None,
+    settings: FeatureSettings | None,
+) -> FeatureSolution:
     check_objective(objective)
     settings = settings or FeatureSettings()
     start_time = time.perf_counter()
@@ -354,14 +331,15 @@ def _log_mean(res: np.ndarray) -> float:
 def _majorize_minimize(
     solver: ExactL1, z: np.ndarray, res: np.ndarray, tol: float, max_iter: int
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """log(1 + |x|) <= log(1 + |x_k|) + (|x| - |x_k|) / (1 + |x_k|): each step an exact weighted L1 solve."""
+    """log(1 + |x|) <= log(1 + |x_k|) + (|x| - |x_k|) / (1 + |x_k|): each step an exact weighted L1 solve,
+    started from the previous step's point."""
     value = _log_mean(res)
     trace, gaps, converged_by = [value], [], "max_iter"
     for _ in range(max_iter):
         if value == 0.0:
             converged_by = "zero_objective"
             break
-        candidate, cand_res, cert = solver.solve(1.0 / (1.0 + np.abs(res)))
+        candidate, cand_res, cert = solver.solve(1.0 / (1.0 + np.abs(res)), start=(z, res))
         gaps.append(cert.gap)
         cand_value = _log_mean(cand_res)
         if not cand_value < value:
