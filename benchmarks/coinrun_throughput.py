@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import torch as th
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -175,11 +176,15 @@ def main() -> None:
             rows.append((f"IMPALA fwd+bwd, batch {batch}, {label}", device,
                          impala_samples_per_second(device, batch, cl, bf16, repeats), "samples/s"))
     # reward-net training: the same number of batches at 1x and 10x (the zero-reward fraction scales down)
-    base = {"epochs": 1, "bf16": True, "test_fraction": 0.02, "train_metrics_max": 2000, "device": "cpu"}
-    one = reward_training(args.rollouts, {**base, "frac_zero_reward_retained": 0.1}, args.threads)
+    # the configured reward model (config/config.yaml, envs.coinrun.reward_model), one epoch
+    configured = yaml.safe_load((ROOT / "config/config.yaml").read_text())["envs"]["coinrun"]["reward_model"]
+    base = {**configured, "epochs": 1, "balanced_epochs": 0, "test_fraction": 0.02, "train_metrics_max": 2000,
+            "device": "cpu"}
+    frac = configured.get("frac_zero_reward_retained", 1.0)
+    one = reward_training(args.rollouts, {**base, "frac_zero_reward_retained": frac}, args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         tiled = tile_rollouts(args.rollouts, Path(tmp) / "tiled", 10)
-        ten = reward_training(tiled, {**base, "frac_zero_reward_retained": 0.01}, args.threads)
+        ten = reward_training(tiled, {**base, "frac_zero_reward_retained": frac / 10}, args.threads)
     rows.append(("CNN reward-net training", "cpu", one["transitions_per_second"], "transitions/s"))
     rows.append((f"peak RSS, reward-net training, 1x ({one['dataset_transitions']} transitions)", "cpu",
                  one["max_rss_mb"], "MB"))
