@@ -6,11 +6,19 @@ import numpy as np
 import pytest
 import torch as th
 from gymnasium import spaces
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from imitation.rewards.reward_nets import RewardNet
-from interpret_helpers import N_ACTIONS, SIZE, random_trajectories, save_procgen_npz, tiny_net
+from interpret_helpers import (
+    N_ACTIONS,
+    SIZE,
+    random_trajectories,
+    save_imitation_rollouts,
+    save_procgen_npz,
+    tiny_net,
+)
 
+from reward_preprocessing.data.image_rollouts import ImageRolloutWriter
 from reward_preprocessing.data.transitions import TransitionBatch
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.interpret.attribution import attribute, integrated_gradients
@@ -18,13 +26,14 @@ from reward_preprocessing.interpret.dataset import (
     Transitions,
     feature_peaks,
     layer_activations,
-    read_procgen_npz,
+    load_transitions,
     top_examples,
 )
 from reward_preprocessing.interpret.features import nmf_features, unit_features
-from reward_preprocessing.interpret.layers import list_layers, resolve_layer
+from reward_preprocessing.interpret.layers import LayerInfo, is_action_heads, list_layers, output_layer, resolve_layer
 from reward_preprocessing.interpret.nmf import channels_last_rows, check_n_features, fit_nmf
 from reward_preprocessing.interpret.transitions import (
+    ImageLayout,
     TransitionModel,
     image_layout,
     read_action,
@@ -71,6 +80,17 @@ def test_layers_listed_with_shapes_and_unknown_layer_lists_valid_ones() -> None:
 # --- NMF ----------------------------------------------------------------------------------------------------------
 
 
+def test_output_layer_is_the_per_action_heads_even_before_a_potential() -> None:
+    """A shaped net runs its potential after its reward heads: the default layer is still the heads."""
+    layers = [LayerInfo("base.conv", "Conv2d", (15, 4, 4), True), LayerInfo("base.dense", "Linear", (15,), True),
+              LayerInfo("base", "CnnRewardNet", (), False), LayerInfo("pot.dense", "Linear", (1,), True),
+              LayerInfo("pot.squeeze", "SqueezeLayer", (), True), LayerInfo("net", "ShapedRewardNet", (), False)]
+    assert output_layer(layers, 15) == "base.dense"
+    assert is_action_heads(layers[1], layers, 15)
+    assert not is_action_heads(layers[0], layers, 15)  # 15 channels of a conv map are not the 15 actions
+    assert output_layer(layers, 4) == "pot.squeeze" and not is_action_heads(layers[4], layers, 4)  # no heads
+
+
 def test_channels_last_rows_keep_each_position_together() -> None:
     acts = np.arange(2 * 3 * 4 * 5, dtype=float).reshape(2, 3, 4, 5)
     rows = channels_last_rows(acts)
@@ -105,6 +125,9 @@ def test_nmf_recovers_known_channel_factors() -> None:
 def test_too_many_nmf_features_is_one_clear_error() -> None:
     with pytest.raises(UserError, match="asked for 9 NMF features of layer 'cnn.act0', which has only 4 channels"):
         check_n_features(9, 4, "cnn.act0")
+    check_n_features(8, 4, "cnn.act0", "posneg")  # split activations have twice the columns
+    with pytest.raises(UserError, match=r"only 4 channels \(8 columns after the positive/negative split\)"):
+        check_n_features(9, 4, "cnn.act0", "posneg")
 
 
 # --- integrated gradients -----------------------------------------------------------------------------------------
@@ -274,38 +297,66 @@ def test_dataset_examples_are_the_true_arg_maxima() -> None:
         assert examples[f][0].reward == pytest.approx(own_rewards[best[0]], rel=1e-5)
 
 
-@given(st.lists(st.integers(1, 6), min_size=1, max_size=4))
-def test_procgen_npz_reader_splits_trajectories_like_imitation(lengths: list[int]) -> None:
+def _layout(size: int, n_actions: int = 15) -> ImageLayout:
+    return ImageLayout(size, size, 3, False, n_actions, 0.0, 1.0, 0.0, 255.0)
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.lists(st.integers(1, 6), min_size=1, max_size=4), st.integers(1, 30), st.booleans(), st.booleans())
+def test_rollouts_read_through_the_project_readers_pair_frames_like_imitation(
+        lengths: list[int], n: int, as_npz: bool, compress: bool) -> None:
+    """A train-procgen .npz (plain or compressed) and an image rollout directory give the same transitions."""
     import tempfile
     from pathlib import Path
 
     rng = np.random.default_rng(sum(lengths))
-    obs = [rng.integers(0, 256, (n + 1, 2, 2, 3), dtype=np.uint8) for n in lengths]
-    acts = [rng.integers(0, 15, n) for n in lengths]
+    obs = [rng.integers(0, 256, (k + 1, 2, 2, 3), dtype=np.uint8) for k in lengths]
+    acts = [rng.integers(0, 15, k) for k in lengths]
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "t.npz"
-        np.savez(path, obs=np.concatenate(obs), acts=np.concatenate(acts).astype(np.int8),
+        if as_npz:
+            path = Path(tmp) / "t.npz"
+            save = np.savez_compressed if compress else np.savez
+            save(path, obs=np.concatenate(obs), acts=np.concatenate(acts).astype(np.int8),
                  rews=np.zeros(sum(lengths), np.float32), terminal=np.ones(len(lengths), bool),
                  indices=np.cumsum(lengths)[:-1])
-        batch = read_procgen_npz(path)
-    np.testing.assert_array_equal(batch.obs, np.concatenate([o[:-1] for o in obs]))
-    np.testing.assert_array_equal(batch.next_obs, np.concatenate([o[1:] for o in obs]))
-    np.testing.assert_array_equal(batch.acts, np.concatenate(acts))
+        else:
+            path = Path(tmp) / "r"
+            path.mkdir()
+            writer = ImageRolloutWriter(path, (2, 2, 3), shard_frames=3)
+            for o, a in zip(obs, acts, strict=True):
+                writer.add(o, a, np.zeros(len(a), np.float32), True)
+            writer.close({})
+        data = load_transitions(path, _layout(2), n)
+    index = np.unique(np.linspace(0, sum(lengths) - 1, num=min(n, sum(lengths))).round().astype(np.int64))
+    np.testing.assert_array_equal(data.index, index)
+    np.testing.assert_array_equal(data.obs, np.concatenate([o[:-1] for o in obs])[index])
+    np.testing.assert_array_equal(data.next_obs, np.concatenate([o[1:] for o in obs])[index])
+    np.testing.assert_array_equal(data.acts, np.concatenate(acts)[index])
 
 
-def test_npz_fixture_reads(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    batch = read_procgen_npz(save_procgen_npz(tmp_path / "r.npz"))
-    assert batch.obs.shape == (30, SIZE, SIZE, 3)
+def test_npz_and_imitation_fixtures_read_alike(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    layout = _layout(SIZE, N_ACTIONS)
+    from_npz = load_transitions(save_procgen_npz(tmp_path / "r.npz"), layout, 100)
+    from_dir = load_transitions(save_imitation_rollouts(tmp_path / "r"), layout, 100)
+    assert from_npz.obs.shape == (30, SIZE, SIZE, 3)
+    for name in ("obs", "acts", "next_obs", "index"):
+        np.testing.assert_array_equal(getattr(from_npz, name), getattr(from_dir, name))
 
 
-def test_action_names_come_from_the_env_spec_when_it_declares_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    import reward_preprocessing.interpret.run as run_module
+def test_rollouts_that_do_not_fit_are_refused_in_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = save_procgen_npz(tmp_path / "r.npz")
+    with pytest.raises(UserError, match=r"actions 0\.\.3 do not fit the model's 2 actions"):
+        load_transitions(path, _layout(SIZE, 2), 10)
+    with pytest.raises(UserError, match=r"expected \(6, 6, 3\)"):
+        load_transitions(save_imitation_rollouts(tmp_path / "r"), _layout(6, N_ACTIONS), 10)
 
-    class Spec:
-        action_names = ("LEFT", "RIGHT", "UP", "DOWN")
 
-    monkeypatch.setattr(run_module, "known_env_ids", lambda: ["Tiny-v0"])
-    monkeypatch.setattr(run_module, "env_spec", lambda env_id: Spec())
-    assert run_module.env_action_names({"env": {"id": "Tiny-v0"}}, 4) == list(Spec.action_names)
-    assert run_module.env_action_names({"env": {"id": "Tiny-v0"}}, 5) == []  # names that do not fit are ignored
-    assert run_module.env_action_names({"env": {"id": "Other-v0"}}, 4) == []
+def test_coinrun_models_are_labelled_with_procgens_action_names() -> None:
+    from reward_preprocessing.envs import procgen
+    from reward_preprocessing.interpret.run import env_action_names
+
+    names = env_action_names({"env": {"id": procgen.ENV_ID}}, len(procgen.ACTION_NAMES))
+    assert names[:3] == ["LEFT+DOWN", "LEFT", "LEFT+UP"] and names == list(procgen.ACTION_NAMES) and len(names) == 15
+    assert env_action_names({"env": {"id": procgen.ENV_ID}}, 4) == []  # names that do not fit are ignored
+    assert env_action_names({"env": {"id": "Other-v0"}}, 15) == []
+    assert env_action_names({}, 15) == []

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from interpret_helpers import N_ACTIONS, save_imitation_rollouts, save_procgen_npz, save_tiny_net
+from interpret_helpers import N_ACTIONS, save_image_rollouts, save_imitation_rollouts, save_procgen_npz, save_tiny_net
 
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.rewards.io import save_reward_net
@@ -85,6 +85,29 @@ def test_rerun_is_byte_identical_and_imitation_rollouts_work(inputs: dict[str, P
     doc = json.loads((inputs["root"] / "nmf_attr" / "features.json").read_text())
     assert doc["nmf"]["split"] == "posneg" and np.asarray(doc["nmf"]["directions"]).shape == (3, 8)
     assert doc["nmf"]["rows"] == 10 * 8 * 8
+
+
+def test_coinrun_heads_are_titled_with_the_action_names(inputs: dict[str, Path]) -> None:
+    """A model of procgen:coinrun over an image rollout directory: its 15 output heads are LEFT+DOWN, LEFT, ...;
+    a hidden layer of 15 channels is not mistaken for them."""
+    from reward_preprocessing.envs.procgen import ACTION_NAMES, ENV_ID
+    from reward_preprocessing.interpret.run import InterpretSettings, prepare
+
+    n = len(ACTION_NAMES)
+    model = save_tiny_net(inputs["root"] / "coinrun_model", env_id=ENV_ID, hid=n, n_actions=n)
+    rollouts = save_image_rollouts(inputs["root"] / "coinrun_rollouts", n_actions=n)  # the pipeline's format
+    out = inputs["root"] / "coinrun_out"
+    fast = {**FAST, "steps": 3, "ig_steps": 16, "n_observations": 12, "n_examples": 1}
+    run_script("--model", model, "--rollouts", rollouts, "--out", out, "--settings", json.dumps(fast))
+    doc = json.loads((out / "features.json").read_text())
+    assert doc["action_names"] == list(ACTION_NAMES)
+    assert [f["name"] for f in doc["features"]] == list(ACTION_NAMES)
+    assert [f["action_of_feature"] for f in doc["features"]] == list(ACTION_NAMES)
+    html = (out / "report.html").read_text()
+    assert all(f"<h3>{name}</h3>" in html for name in ACTION_NAMES)
+    hidden = prepare(model, InterpretSettings(layer="cnn.act0", device="cpu"))
+    assert hidden.channels == n and not hidden.heads and hidden.names == list(ACTION_NAMES)
+    assert prepare(model, InterpretSettings(layer="cnn.dense_final", device="cpu")).heads
 
 
 def test_list_layers(inputs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:

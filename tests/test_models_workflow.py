@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 
 import pytest
@@ -147,4 +148,7 @@ def test_image_model_runs_end_to_end_on_a_dataset(tmp_path):
     snakemake(work, "models")
     out = work / "results/models/mine/interpret"
     assert sorted(p.name for p in out.iterdir()) == ["features", "features.json", "overview.png", "report.html"]
+    # The output heads of a CoinRun model are titled with procgen's action names.
+    names = [f["name"] for f in json.loads((out / "features.json").read_text())["features"]]
+    assert names[:3] == ["LEFT+DOWN", "LEFT", "LEFT+UP"] and len(names) == 15
     assert not (work / "results/experts").exists() and not (work / "results/models/mine/figure.png").exists()

@@ -7,7 +7,7 @@ The top layer of the library: it may import every package below it, and nothing 
 - `nmf`: non-negative matrix factorization over the channels of a layer
 - `features`: what a "feature" is (an output unit or an NMF direction) and its spatial map
 - `visualize`: gradient ascent on an input transition (lucent parameterization and transforms)
-- `dataset`: rollout transitions (imitation format or train-procgen ``.npz``) and their top-activating examples
+- `dataset`: rollout transitions (read by `data.image_rollouts` / `data.rollouts`) and their top-activating examples
 - `attribution`: integrated gradients from the input or a layer to the reward
 - `figures`, `report`: PNGs, ``features.json`` and the self-contained HTML report
 - `run`: the settings dataclass and the one function `scripts/interpret.py` calls

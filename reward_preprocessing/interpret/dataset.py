@@ -1,9 +1,11 @@
 """Rollout transitions to interpret a model on, their layer activations, and each feature's top examples.
 
-Rollouts are either an imitation trajectory directory (`data.rollouts.load_rollouts`) or a train-procgen ``.npz``
-file (`read_procgen_npz`). We take `n` transitions spread evenly over the dataset (deterministic), check that
-their observations fit the model before any optimization, and rank them per feature by the maximum of the
-feature's map, remembering the position of that maximum.
+Rollouts are read by the project's readers: an image rollout directory or a train-procgen ``.npz`` through
+`data.image_rollouts.open_image_rollouts` (small arrays first, no pickle; frames read from disk only for the
+transitions taken), or an imitation trajectory directory through `data.rollouts.load_rollouts`. We take `n`
+transitions spread evenly over the dataset (deterministic), check that their observations and actions fit the
+model before any frame is read, and rank them per feature by the maximum of the feature's map, remembering the
+position of that maximum.
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ import numpy as np
 import torch as th
 from torch import nn
 
-from reward_preprocessing.data.rollouts import load_rollouts
+from reward_preprocessing.data.image_rollouts import FORMAT as IMAGE_ROLLOUTS_FORMAT
+from reward_preprocessing.data.image_rollouts import open_image_rollouts
+from reward_preprocessing.data.rollouts import load_rollouts, read_rollout_meta
 from reward_preprocessing.data.transitions import TransitionBatch
-from reward_preprocessing.errors import ArtifactError, UserError
+from reward_preprocessing.errors import UserError
 from reward_preprocessing.interpret.features import FeatureSet
 from reward_preprocessing.interpret.layers import capture
 from reward_preprocessing.interpret.transitions import ImageLayout, TransitionModel, transitions_from_arrays
+
+_READ_BATCH = 256  # transitions read from disk at a time
 
 
 @dataclass
@@ -37,55 +43,55 @@ class Transitions:
         return len(self.acts)
 
 
-def read_procgen_npz(path: str | os.PathLike) -> TransitionBatch:
-    """Transitions of a train-procgen ``.npz`` (``render.py --traj_path``): obs has one extra frame per trajectory.
+def _spread(total: int, n: int) -> np.ndarray:
+    """`n` indices (all if fewer) evenly spaced over [0, total), sorted and unique."""
+    return np.unique(np.linspace(0, total - 1, num=min(n, total)).round().astype(np.int64))
 
-    ``indices`` holds the cumulative transition counts at which trajectories end (imitation's layout), so the
-    observations split at ``indices + arange + 1``. ``infos`` is a pickled object array and is never read.
-    """
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            obs, acts, indices = data["obs"], data["acts"], data["indices"]
-    except KeyError as e:
-        raise ArtifactError(f"{path}: not a train-procgen trajectory file (missing array {e})") from e
-    except (OSError, ValueError) as e:
-        raise ArtifactError(f"{path}: cannot read as .npz ({e})") from e
-    acts = np.asarray(acts, dtype=np.int64)
-    indices = np.asarray(indices, dtype=np.int64)
-    if len(obs) != len(acts) + len(indices) + 1:
-        raise ArtifactError(f"{path}: {len(obs)} observations do not fit {len(acts)} actions in "
-                            f"{len(indices) + 1} trajectories")
-    obs_parts = np.split(obs, indices + np.arange(len(indices)) + 1)
-    act_parts = np.split(acts, indices)
-    o, a, n, ids = [], [], [], []
-    for i, (traj_obs, traj_acts) in enumerate(zip(obs_parts, act_parts, strict=True)):
-        o.append(traj_obs[:-1])
-        n.append(traj_obs[1:])
-        a.append(traj_acts)
-        ids.append(np.full(len(traj_acts), i))
-    return TransitionBatch(np.concatenate(o), np.concatenate(a), np.concatenate(n),
-                           np.zeros(len(acts), dtype=bool), np.concatenate(ids))
+
+def _check_fits(where: str | os.PathLike, obs_shape: tuple[int, ...], acts: np.ndarray, layout: ImageLayout) -> None:
+    """Refuse rollouts the model cannot read (one line each), before any frame is read."""
+    if tuple(obs_shape) != layout.obs_shape:
+        raise UserError(f"{where}: observations have shape {tuple(obs_shape)}, but the model takes {layout.obs_shape}")
+    if len(acts) == 0:
+        raise UserError(f"{where}: no transitions")
+    if acts.min() < 0 or acts.max() >= layout.n_actions:
+        raise UserError(f"{where}: actions {acts.min()}..{acts.max()} do not fit the model's "
+                        f"{layout.n_actions} actions")
+
+
+def _is_image_rollouts_dir(path: Path) -> bool:
+    return path.is_dir() and read_rollout_meta(path).get("format") == IMAGE_ROLLOUTS_FORMAT
 
 
 def load_transitions(path: str | os.PathLike, layout: ImageLayout, n: int) -> Transitions:
     """`n` transitions (all if fewer) evenly spaced over the rollouts at `path`, checked against the model.
 
     Raises:
-        UserError: the observations do not have the model's observation shape.
+        UserError: the observations do not have the model's observation shape, or the actions do not fit.
     """
     path = Path(path)
-    is_npz = path.suffix == ".npz"
-    batch = read_procgen_npz(path) if is_npz else TransitionBatch.from_trajectories(load_rollouts(path))
-    shape = tuple(batch.obs.shape[1:])
-    if shape != layout.obs_shape:
-        raise UserError(f"{path}: observations have shape {shape}, but the model takes {layout.obs_shape}")
-    if len(batch.acts) and (batch.acts.min() < 0 or batch.acts.max() >= layout.n_actions):
-        raise UserError(f"{path}: actions {batch.acts.min()}..{batch.acts.max()} do not fit the model's "
-                        f"{layout.n_actions} actions")
-    if len(batch) == 0:
-        raise UserError(f"{path}: no transitions")
-    index = np.unique(np.linspace(0, len(batch) - 1, num=min(n, len(batch))).round().astype(np.int64))
-    return Transitions(batch.obs[index], batch.acts[index], batch.next_obs[index], index)
+    if path.suffix == ".npz" or _is_image_rollouts_dir(path):
+        return _from_image_rollouts(path, layout, n)
+    # An imitation dataset loads whole (its format has no random access); its metadata is checked first.
+    batch = TransitionBatch.from_trajectories(load_rollouts(path, obs_shape=layout.obs_shape))
+    acts = np.asarray(batch.acts)
+    _check_fits(path, tuple(batch.obs.shape[1:]), acts, layout)
+    index = _spread(len(batch), n)
+    return Transitions(batch.obs[index], acts[index], batch.next_obs[index], index)
+
+
+def _from_image_rollouts(path: Path, layout: ImageLayout, n: int) -> Transitions:
+    """The chosen transitions of an image rollout directory or ``.npz``, read in batches (never the whole set)."""
+    rollouts = open_image_rollouts(path)
+    _check_fits(path, rollouts.obs_shape, rollouts.acts, layout)
+    index = _spread(len(rollouts), n)
+    obs = np.empty((len(index), *rollouts.obs_shape), dtype=np.uint8)
+    next_obs = np.empty_like(obs)
+    for i in range(0, len(index), _READ_BATCH):
+        o, nx = rollouts.transitions(index[i : i + _READ_BATCH])
+        obs[i : i + len(o)], next_obs[i : i + len(o)] = o, nx
+    rollouts.frames.close()
+    return Transitions(obs, rollouts.acts[index], next_obs, index)
 
 
 def tensor_of(data: Transitions, layout: ImageLayout, rows: np.ndarray | slice = slice(None)) -> th.Tensor:

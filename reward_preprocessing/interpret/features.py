@@ -54,7 +54,8 @@ class FeatureSet:
 
 
 def unit_features(layer: str, channels: int, action_names: list[str]) -> FeatureSet:
-    """One feature per channel; a layer with one unit per action is labelled with the action names."""
+    """One feature per channel; given one name per channel (the output heads of a per-action reward net), each
+    feature is that action's reward and is titled with its name. Pass no names for any other layer."""
     if channels == len(action_names):
         return FeatureSet(layer, list(action_names), actions=list(range(channels)))
     return FeatureSet(layer, [f"{layer}:{i}" for i in range(channels)], actions=[None] * channels)

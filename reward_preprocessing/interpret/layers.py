@@ -65,8 +65,21 @@ def format_layers(layers: list[LayerInfo]) -> str:
     return "\n".join(lines)
 
 
+def output_layer(layers: list[LayerInfo], n_actions: int) -> str:
+    """The layer an empty name means: the last leaf layer with one unit per action (the per-action reward heads;
+    in a shaped net they come before the potential's layers), else the last leaf layer that runs."""
+    leaves = [info for info in layers if info.leaf]
+    heads = [info for info in leaves if info.shape == (n_actions,)]
+    return (heads or leaves)[-1].name
+
+
+def is_action_heads(info: LayerInfo, layers: list[LayerInfo], n_actions: int) -> bool:
+    """Whether `info`'s units are per-action rewards: the output layer, with one unit per action."""
+    return info.shape == (n_actions,) and info.name == output_layer(layers, n_actions)
+
+
 def resolve_layer(model: TransitionModel, name: str) -> tuple[str, nn.Module, LayerInfo]:
-    """The layer called `name`; an empty name means the last leaf layer that runs (the output layer).
+    """The layer called `name`; an empty name means the output layer (`output_layer`).
 
     Raises:
         UserError: no such layer (the message lists the valid names).
@@ -75,7 +88,7 @@ def resolve_layer(model: TransitionModel, name: str) -> tuple[str, nn.Module, La
     if not layers:
         raise UserError(f"{type(model.net).__name__} has no layers to interpret")
     if not name:
-        name = [info for info in layers if info.leaf][-1].name
+        name = output_layer(layers, model.layout.n_actions)
     by_name = {info.name: info for info in layers}
     if name not in by_name:
         raise UserError(f"no layer {name!r} in {type(model.net).__name__}; valid layers: {', '.join(by_name)}")

@@ -48,12 +48,15 @@ class NmfResult:
     rows: int
 
 
-def check_n_features(n_features: int, channels: int, layer: str) -> None:
-    """More NMF features than channels cannot be a factorization; say so before any work."""
-    if n_features > channels:
+def check_n_features(n_features: int, channels: int, layer: str, split: Split = "relu") -> None:
+    """More NMF features than columns (channels, doubled by the "posneg" split) cannot be a factorization; say so
+    before any work."""
+    columns = 2 * channels if split == "posneg" else channels
+    if n_features > columns:
+        doubled = f" ({columns} columns after the positive/negative split)" if split == "posneg" else ""
         raise UserError(
-            f"asked for {n_features} NMF features of layer {layer!r}, which has only {channels} channels; "
-            f"use n_features <= {channels}"
+            f"asked for {n_features} NMF features of layer {layer!r}, which has only {channels} channels{doubled}; "
+            f"use n_features <= {columns}"
         )
 
 

@@ -17,7 +17,7 @@ import torch as th
 from tqdm import tqdm
 
 from reward_preprocessing.devices import resolve_device
-from reward_preprocessing.envs.spec import env_spec, known_env_ids
+from reward_preprocessing.envs.action_names import action_names
 from reward_preprocessing.interpret import figures, report
 from reward_preprocessing.interpret.attribution import Attribution, attribute, baseline_images
 from reward_preprocessing.interpret.dataset import (
@@ -29,8 +29,8 @@ from reward_preprocessing.interpret.dataset import (
     top_examples,
 )
 from reward_preprocessing.interpret.features import FeatureSet, nmf_features, unit_features
-from reward_preprocessing.interpret.layers import resolve_layer
-from reward_preprocessing.interpret.nmf import check_n_features, fit_nmf, nonnegative
+from reward_preprocessing.interpret.layers import is_action_heads, list_layers, resolve_layer
+from reward_preprocessing.interpret.nmf import Split, check_n_features, fit_nmf, nonnegative
 from reward_preprocessing.interpret.transitions import (
     TransitionModel,
     action_labels,
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 class InterpretSettings:
     """Everything a run can be told; the field defaults are the only defaults (config/config.yaml overrides)."""
 
-    layer: str = ""  # "" = the output layer: one feature per output (per action for a per-action reward net)
+    layer: str = ""  # "" = the output layer: the per-action reward heads when the net has them (named by action)
     features: Literal["units", "nmf"] = "units"  # the layer's channels, or NMF directions of them
     n_features: int = 8  # NMF directions (at most the layer's channels)
     nmf_of: Literal["activations", "attributions"] = "activations"
@@ -88,12 +88,14 @@ class InterpretSettings:
 
 
 def env_action_names(spec: dict[str, Any], n_actions: int) -> list[str]:
-    """Action names of the env a model was trained in: its `EnvSpec`'s ``action_names`` when it declares them."""
-    env_id = (spec.get("env") or {}).get("id")
-    if env_id not in known_env_ids():
-        return []
-    names = list(getattr(env_spec(env_id), "action_names", ()) or ())
+    """Action names of the env a model was trained in (`envs.action_names`), when there are `n_actions` of them."""
+    names = list(action_names((spec.get("env") or {}).get("id")))
     return names if len(names) == n_actions else []
+
+
+def _nmf_split(settings: InterpretSettings) -> Split:
+    """Attributions are signed, so they are always split into positive and negative parts."""
+    return "posneg" if settings.nmf_of == "attributions" else settings.nmf_split
 
 
 @dataclass
@@ -107,6 +109,7 @@ class Prepared:
     ig_layer: th.nn.Module | None
     names: list[str]
     spec: dict[str, Any]
+    heads: bool  # the layer is the output layer with one unit per action: its units are named by the actions
 
 
 def prepare(model_dir: str | os.PathLike, settings: InterpretSettings) -> Prepared:
@@ -119,10 +122,12 @@ def prepare(model_dir: str | os.PathLike, settings: InterpretSettings) -> Prepar
     layer_name, layer, info = resolve_layer(model, settings.layer)
     channels = info.shape[0] if info.shape else 1
     if settings.features == "nmf":
-        check_n_features(settings.n_features, channels, layer_name)
+        check_n_features(settings.n_features, channels, layer_name, _nmf_split(settings))
     ig_layer = resolve_layer(model, settings.ig_layer)[1] if settings.ig_layer else None
     names = action_labels(layout.n_actions, settings.action_names or env_action_names(spec, layout.n_actions))
-    return Prepared(model, layer_name, layer, channels, ig_layer, names, spec)
+    # Only the output layer's units are per-action rewards; a hidden layer that happens to have A channels is not.
+    heads = is_action_heads(info, list_layers(model), layout.n_actions)
+    return Prepared(model, layer_name, layer, channels, ig_layer, names, spec, heads)
 
 
 def _attributions_at_layer(p: Prepared, x_all: th.Tensor, settings: InterpretSettings, progress: bool
@@ -186,7 +191,7 @@ def interpret_model(
     activations, rewards = layer_activations(model, p.layer, data)
     nmf_info: dict[str, Any] | None = None
     if settings.features == "nmf":
-        split = "posneg" if settings.nmf_of == "attributions" else settings.nmf_split
+        split = _nmf_split(settings)
         if settings.nmf_of == "attributions":
             rows = np.arange(min(len(data), settings.nmf_attribution_observations))
             source = _attributions_at_layer(p, tensor_of(data, layout, rows).to(device), settings, progress)
@@ -198,7 +203,7 @@ def interpret_model(
         nmf_info = {"of": settings.nmf_of, "split": split, "rows": result.rows,
                     "relative_error": result.relative_error, "directions": result.directions.tolist()}
     else:
-        features = unit_features(p.layer_name, p.channels, p.names)
+        features = unit_features(p.layer_name, p.channels, p.names if p.heads else [])
     log.info("%d features of layer %s (%s) from %d transitions", len(features), p.layer_name, features.kind,
              len(data))
     peaks = feature_peaks(features, activations)
