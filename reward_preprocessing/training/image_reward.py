@@ -249,7 +249,8 @@ def _save_checkpoint(path: Path, net: ImageRewardNet, optimizer: th.optim.Optimi
                      scheduler: th.optim.lr_scheduler.LRScheduler, rng: np.random.Generator,
                      curve: list[dict[str, float]], epoch: int, seconds: float, settings: CnnRewardSettings) -> None:
     state = {
-        "net": net.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng.bit_generator.state,
+        "net": net.state_dict(), "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(), "rng": rng.bit_generator.state,
         "curve": curve, "epoch": epoch, "seconds": seconds,
         "settings": dataclasses.asdict(settings) | {"hid_channels": list(settings.hid_channels)},
     }
