@@ -1,4 +1,4 @@
-"""Preprocess a CNN reward model over image rollouts: fit a CNN potential per objective, write each model.
+"""Preprocess an image reward model over image rollouts: fit a CNN potential per objective, write each model.
 
 Writes one directory per objective under --out (PreprocessedRewardNet: model.safetensors + spec.json, and
 metrics.json with the objective before and after).
@@ -27,7 +27,8 @@ log = logging.getLogger("preprocess_image_reward")
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_settings_argument(parser, ImagePreprocessSettings)
-    parser.add_argument("--model", required=True, type=Path, help="CNN reward-model directory")
+    parser.add_argument("--model", required=True, type=Path,
+                        help="image reward-model directory (the project's CNN, or an imported imitation net)")
     parser.add_argument("--rollouts", required=True, type=Path, help="rollout directory or train-procgen .npz")
     parser.add_argument("--expert", type=Path, default=None, help="expert directory (critic potentials)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: settings)")

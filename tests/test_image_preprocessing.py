@@ -120,3 +120,76 @@ def test_cnn_potential_rejects_wrong_images():
     potential = CnnPotential(SHAPE, channels=[4], features_dim=8)
     with pytest.raises(UserError, match="expects"):
         potential(th.zeros(2, 3, 8, 8, dtype=th.uint8))
+
+
+def _imported_cnn(hwc: bool, normalize: bool, seed: int = 0):
+    """An imitation CnnRewardNet as the importer stores it (an ImitationRewardNet), HWC or CHW, /255 or not."""
+    from imitation.rewards import reward_nets as rn
+
+    from reward_preprocessing.rewards.imitation_nets import ImitationRewardNet, describe_net
+
+    th.manual_seed(seed)
+    shape = SHAPE if hwc else (SHAPE[2], SHAPE[0], SHAPE[1])
+    obs, act = spaces.Box(0, 255, shape, np.uint8), spaces.Discrete(4)
+    inner = rn.CnnRewardNet(obs, act, hid_channels=(4,), hwc_format=hwc)
+    inner.normalize_images = normalize
+    net = ImitationRewardNet(obs, act, describe_net(inner))
+    net.net.load_state_dict(inner.state_dict())
+    return inner, net.eval()
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+@pytest.mark.parametrize("hwc", [True, False])
+def test_frame_adapter_gives_the_imported_nets_own_rewards(hwc, normalize):
+    """Raw HWC uint8 frames and action indices through FrameRewardNet == the net's own preprocess + forward."""
+    from reward_preprocessing.rewards.frames import FrameRewardNet, frame_reward_net
+
+    inner, net = _imported_cnn(hwc, normalize)
+    frames = frame_reward_net(net)
+    assert isinstance(frames, FrameRewardNet) and frames.observation_space.shape == SHAPE
+    rng = np.random.default_rng(0)
+    obs, next_obs = (rng.integers(0, 256, (6, *SHAPE), dtype=np.uint8) for _ in range(2))
+    acts, dones = rng.integers(0, 4, 6).astype(np.int8), np.zeros(6, bool)
+    as_net = (lambda x: x) if hwc else (lambda x: x.transpose(0, 3, 1, 2))
+    expected = inner.predict(as_net(obs), acts, as_net(next_obs), dones)
+    with th.no_grad():
+        raw = frames(*(th.as_tensor(a) for a in (obs, acts, next_obs, dones))).numpy()
+    np.testing.assert_array_equal(raw, expected)
+    # imitation's path (unit floats, one-hot actions), as a PreprocessedRewardNet or interpretation feeds it
+    np.testing.assert_allclose(frames.predict(obs, acts, next_obs, dones), expected, rtol=1e-6, atol=1e-6)
+    # the project's own net takes frames already
+    own = ImageRewardNet(spaces.Box(0, 255, SHAPE, np.uint8), spaces.Discrete(4), hid_channels=(4,))
+    assert frame_reward_net(own) is own
+
+
+def test_imported_chw_cnn_is_preprocessed_and_round_trips(tmp_path):
+    """An imported CHW imitation CnnRewardNet over HWC rollouts: preprocessed, saved safely, loaded back exactly."""
+    rollouts = _rollouts(tmp_path / "r")
+    inner, net = _imported_cnn(hwc=False, normalize=True)
+    save_reward_net(net, tmp_path / "model", "procgen:coinrun")
+    settings = from_mapping(ImagePreprocessSettings, {"channels": [4], "features_dim": 8, "device": "cpu",
+                                                      "fit": {"batch_size": 8, "max_epochs": 1}})
+    result = preprocess_image_model_dir(tmp_path / "model", tmp_path / "r", "sparse_l1", tmp_path / "out", settings,
+                                        progress=False)
+    loaded = load_reward_net(tmp_path / "out")
+    obs, next_obs = rollouts.transitions(np.arange(len(rollouts)))
+    acts, dones = rollouts.acts, rollouts.dones
+    base = inner.predict(obs.transpose(0, 3, 1, 2), acts, next_obs.transpose(0, 3, 1, 2), dones)
+    with th.no_grad():
+        phi, phi_next = (result.potential(th.as_tensor(x)).numpy() for x in (obs, next_obs))
+        raw = loaded(*(th.as_tensor(a) for a in (obs, acts, next_obs, dones))).numpy()
+    expected = base + 0.99 * (1 - dones) * phi_next - phi - result.shift
+    np.testing.assert_allclose(raw, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(loaded.predict(obs, acts, next_obs, dones), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_non_image_model_is_refused_by_image_preprocessing(tmp_path):
+    from reward_preprocessing.rewards.mlp import MlpRewardNet
+
+    _rollouts(tmp_path / "r")
+    net = MlpRewardNet(spaces.Box(-1, 1, (2,), np.float32), spaces.Discrete(3), hid_sizes=(4,))
+    save_reward_net(net, tmp_path / "model", "reward_preprocessing/MountainCar-v0")
+    settings = from_mapping(ImagePreprocessSettings, {"device": "cpu"})
+    with pytest.raises(UserError, match="not an image reward model"):
+        preprocess_image_model_dir(tmp_path / "model", tmp_path / "r", "sparse_l1", tmp_path / "x", settings)
+    assert not (tmp_path / "x").exists()

@@ -6,11 +6,14 @@ import copy
 import json
 import shutil
 
+import numpy as np
 import pytest
 import yaml
 
+from reward_preprocessing.rewards.frames import FrameRewardNet
 from reward_preprocessing.rewards.imitation_nets import ImitationRewardNet
 from reward_preprocessing.rewards.io import load_reward_net
+from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
 from tests.safety_helpers import fresh
 from tests.workflow_helpers import REPO_ROOT, TINY_CONFIG
 from tests.workflow_runs import copy_with_profiles, planned_jobs, snakemake
@@ -109,20 +112,22 @@ def test_policy_model_runs_end_to_end(tmp_path):
     assert not (work / "results/experts").exists()  # the env's own expert was never trained
 
 
-def test_image_model_gets_the_interpretation_instead_of_curves(tmp_path):
+def test_image_model_is_preprocessed_and_interpreted_instead_of_curves(tmp_path):
     model = {"path": f"{FIXTURES}/cnn_shaped.pt", "trust_pickle": True, "env": "coinrun"}
     work = workflow_with_models(tmp_path, {"mine": model})
     proc = snakemake(work, "-n", "-p", "models")
     out = proc.stdout + proc.stderr
     jobs = planned_jobs(out)
-    assert jobs["interpret_model"] == 1 and "plot_model" not in jobs and "preprocess_model" not in jobs
+    assert jobs["interpret_model"] == 1 and jobs["preprocess_model"] == 1 and "plot_model" not in jobs
     assert ("scripts/interpret.py --model results/models/mine/model --rollouts results/rollouts/coinrun"
             " --out results/models/mine/interpret") in out
     for name in ("overview.png", "report.html", "features.json"):
         assert f"results/models/mine/interpret/{name}" in out
-    # its preprocessed models are targets of their own, made by the image env's preprocess script
-    proc = snakemake(work, "-n", "-p", "results/models/mine/preprocessed/sparse_l1")
-    assert "scripts/preprocess_image_reward.py --model results/models/mine/model" in proc.stdout + proc.stderr
+    # the imported imitation CnnRewardNet goes through the image env's preprocess script
+    assert ("scripts/preprocess_image_reward.py --model results/models/mine/model --rollouts results/rollouts/coinrun"
+            in out)
+    for objective in TINY_CONFIG["objectives"]:
+        assert f"results/models/mine/preprocessed/{objective}" in out
 
 
 def test_image_model_with_a_policy_is_a_config_error(tmp_path):
@@ -134,12 +139,14 @@ def test_image_model_with_a_policy_is_a_config_error(tmp_path):
 
 @pytest.mark.slow
 def test_image_model_runs_end_to_end_on_a_dataset(tmp_path):
-    """An imported CnnRewardNet of CoinRun, interpreted over a train-procgen .npz (no expert is trained)."""
+    """An imported CnnRewardNet of CoinRun, preprocessed and interpreted over a train-procgen .npz (no expert)."""
     from tests.interpret_helpers import save_procgen_npz
 
     envs = tiny_envs()
     coinrun = envs["coinrun"]
     coinrun["interpret"] = {"n_observations": 16, "steps": 7, "ig_steps": 4, "device": "cpu"}
+    coinrun["preprocess"] = {"kind": "cnn", "potential": "cnn", "channels": [4], "features_dim": 8,
+                             "fit": {"batch_size": 8, "max_epochs": 1}, "device": "cpu"}
     model = {"path": f"{FIXTURES}/cnn_shaped.pt", "trust_pickle": True, "env": "coinrun",
              "rollouts": {"dataset": "frames.npz"}}
     work = copy_with_profiles(fresh(tmp_path / "w"), {**TINY_CONFIG, "envs": envs, "models": {"mine": model}})
@@ -152,3 +159,17 @@ def test_image_model_runs_end_to_end_on_a_dataset(tmp_path):
     names = [f["name"] for f in json.loads((out / "features.json").read_text())["features"]]
     assert names[:3] == ["LEFT+DOWN", "LEFT", "LEFT+UP"] and len(names) == 15
     assert not (work / "results/experts").exists() and not (work / "results/models/mine/figure.png").exists()
+    # preprocessed with every objective over the .npz's 30 transitions; the saved model is the imported one behind
+    # the frame adapter, plus the fitted CNN potential, and gives the imported net's rewards plus the shaping
+    imported = load_reward_net(work / "results/models/mine/model")
+    for objective in TINY_CONFIG["objectives"]:
+        run = work / f"results/models/mine/preprocessed/{objective}"
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert metrics["transitions"] == 30 and metrics["value"] <= metrics["value_initial"]
+        preprocessed = load_reward_net(run)
+        assert isinstance(preprocessed, PreprocessedRewardNet) and isinstance(preprocessed.base, FrameRewardNet)
+        frames = np.load(work / "frames.npz")
+        obs, next_obs, acts = frames["obs"][:5], frames["obs"][1:6], frames["acts"][:5]
+        dones = np.zeros(5, bool)
+        np.testing.assert_allclose(preprocessed.base.predict(obs, acts, next_obs, dones),
+                                   imported.predict(obs, acts, next_obs, dones), rtol=1e-5, atol=1e-6)

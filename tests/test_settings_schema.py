@@ -108,4 +108,4 @@ def test_only_rules_that_run_networks_request_gpus(monkeypatch):
 
     rules = workflow_rules(REPO_ROOT, monkeypatch)
     requesting = {name for name, rule in rules.items() if "gpu" in rule.resources}
-    assert requesting == {"train_expert", "env_reward_model", "preprocess_neural"}
+    assert requesting == {"train_expert", "env_reward_model", "preprocess_neural", "preprocess_model"}

@@ -1,5 +1,9 @@
 """Preprocess a stored image reward model (CoinRun's CNN) over image rollouts and write its artifacts.
 
+Any image reward model in the safe format goes: the project's `ImageRewardNet` as it is, any other (an
+imported imitation `CnnRewardNet`, HWC or CHW, normalizing or not) behind `rewards.frames.FrameRewardNet`,
+which feeds it the rollouts' raw frames the way its own ``preprocess`` would.
+
 Output directory: the `PreprocessedRewardNet` (base CNN reward + CNN potential +
 shift; ``model.safetensors`` + ``spec.json``) and ``metrics.json`` with the
 objective before and after; it appears complete or not at all.
@@ -13,6 +17,7 @@ from typing import Literal
 
 import numpy as np
 import torch as th
+from imitation.rewards.reward_nets import RewardNet
 
 from reward_preprocessing.data.image_batches import predict_rewards
 from reward_preprocessing.data.image_rollouts import ImageRollouts, open_image_rollouts
@@ -23,8 +28,8 @@ from reward_preprocessing.preprocessing.image_fit import ImageFitSettings, fit_i
 from reward_preprocessing.preprocessing.neural import NeuralPreprocessResult
 from reward_preprocessing.preprocessing.objectives import check_objective
 from reward_preprocessing.preprocessing.outputs import write_preprocessed_model
-from reward_preprocessing.rewards.cnn import ImageRewardNet
 from reward_preprocessing.rewards.cnn_potential import CnnPotential
+from reward_preprocessing.rewards.frames import frame_reward_net
 from reward_preprocessing.rewards.io import load_reward_net, read_spec
 from reward_preprocessing.rewards.potentials import build_potential
 from reward_preprocessing.rewards.shaped import PreprocessedRewardNet
@@ -77,15 +82,16 @@ def make_image_potential(settings: ImagePreprocessSettings, obs_shape: tuple[int
     return build_potential(spec, settings.fit.seed)  # type: ignore[return-value]
 
 
-def check_model_fits_rollouts(net: ImageRewardNet, rollouts: ImageRollouts, model_dir: str | os.PathLike) -> None:
-    """Refuse a reward model made for other observations or another action count, before any work."""
-    if not isinstance(net, ImageRewardNet):
-        raise UserError(f"{model_dir}: a {type(net).__name__}, not a CNN reward model (ImageRewardNet)")
+def check_model_fits_rollouts(net: RewardNet, rollouts: ImageRollouts, model_dir: str | os.PathLike) -> None:
+    """Refuse a reward model made for other observations or another action count, before any work.
+
+    `net` takes frames (`rewards.frames.frame_reward_net`): its observation space is the frames' HWC shape."""
     if tuple(net.observation_space.shape) != tuple(rollouts.obs_shape):
-        raise UserError(f"{model_dir}: the reward model takes observations of shape {net.observation_space.shape}, "
+        raise UserError(f"{model_dir}: the reward model takes frames of shape {net.observation_space.shape}, "
                         f"the rollouts have {rollouts.obs_shape}")
-    if len(rollouts) and rollouts.acts.max() >= net.n_actions:
-        raise UserError(f"{model_dir}: the reward model knows {net.n_actions} actions, the rollouts use action "
+    n_actions = int(net.action_space.n)
+    if len(rollouts) and rollouts.acts.max() >= n_actions:
+        raise UserError(f"{model_dir}: the reward model knows {n_actions} actions, the rollouts use action "
                         f"{int(rollouts.acts.max())}")
 
 
@@ -103,6 +109,10 @@ def preprocess_image_model_dir(
     device = resolve_device(settings.device)
     spec = read_spec(model_dir)
     net = load_reward_net(model_dir)
+    try:
+        net = frame_reward_net(net)
+    except UserError as e:
+        raise UserError(f"{model_dir}: {e}") from e
     rollouts = open_image_rollouts(rollouts_path)
     if settings.max_transitions is not None:
         rollouts = rollouts.head(settings.max_transitions)

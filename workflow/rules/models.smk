@@ -9,8 +9,9 @@
 #       # or rollouts: {policy: path/to/sb3.zip, trust_pickle: true}: collected with your SB3 policy
 #
 # Targets: results/models/{model}/model (the imported model directory), .../rollouts/ (and .../rollouts_curve/
-# for a policy), .../preprocessed/{objective}/, and .../figure.{png,pdf,html} (a heatmap for a maze, reward
-# curves otherwise) or, for a model of an image env (kind: image), .../interpret/ (interpret.smk's outputs);
+# for a policy), .../preprocessed/{objective}/ (for an image env, kind: image, a CNN potential fitted over the
+# frames, whatever the model's input convention: rewards/frames.py), and .../figure.{png,pdf,html} (a heatmap
+# for a maze, reward curves otherwise) or, for an image model, .../interpret/ (interpret.smk's outputs);
 # `snakemake models` makes them for every configured model.
 
 
@@ -91,8 +92,9 @@ rule preprocess_model:
         CONDA_ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=lambda wc: model_preprocess_resource(wc.model, "mem_mb", 2000),
+        runtime=lambda wc: model_preprocess_resource(wc.model, "runtime", 30),
+        gpu=lambda wc: model_preprocess_resource(wc.model, "gpu", 0),
     shell:
         "{params.command} 2>&1 | tee {log}"
 

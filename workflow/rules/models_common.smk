@@ -67,11 +67,11 @@ def model_env_kwargs(name):
 
 
 def model_targets():
-    """Per model: its figure (a heatmap, or reward curves), or for an image model its interpretation. (An image
-    model's results/models/{name}/preprocessed/{objective} are targets of their own: image preprocessing takes
-    the project's ImageRewardNet directories, not yet an imported imitation CnnRewardNet.)"""
+    """Per model: its preprocessed models (every configured objective) and its figure (a heatmap, or reward
+    curves), or for an image model its interpretation instead of the figure."""
     targets = []
     for name in MODELS:
+        targets += [f"results/models/{name}/preprocessed/{objective}" for objective in config["objectives"]]
         if model_is_image(name):
             targets += [f"results/models/{name}/interpret/{f}" for f in ("overview.png", "report.html", "features.json")]
         else:
@@ -129,8 +129,19 @@ def model_preprocess_inputs(wildcards):
     return inputs
 
 
+def model_preprocess_resource(name, key, default):
+    """mem_mb, runtime (the env entry's `resources.preprocess`) or gpu (its `gpu`) of a model's preprocess job;
+    threads stay 1 (a seeded fit on one thread is byte-deterministic)."""
+    if model_is_tabular(name):
+        return default
+    env = MODELS[name]["env"]
+    return env_gpus(env, "preprocess") if key == "gpu" else stage_resource(env, "preprocess", key, default)
+
+
 def model_preprocess_command(wildcards, input):
-    """preprocess_tabular.py for a maze model, preprocess_neural.py with the env's `preprocess` settings otherwise."""
+    """preprocess_tabular.py for a maze model, else the env kind's preprocess script (preprocess_neural.py, or
+    preprocess_image_reward.py for any image reward model, an imported imitation CnnRewardNet too) with the env's
+    `preprocess` settings."""
     name, out = wildcards.model, f"results/models/{wildcards.model}/preprocessed"
     if model_is_tabular(name):
         document = {**tabular_settings(), "objectives": config["objectives"]}
