@@ -70,7 +70,7 @@ def run_case(transitions: int, degree: int, objective: str) -> dict:
         "value": solution.value_after,
         "duality_gap": solution.info["duality_gap"], "lp_solves": solution.info["lp_solves"],
         "lp_method": solution.info["lp_method"], "lp_iterations": solution.info["lp_iterations"],
-        "mm_steps": solution.info.get("mm_steps", 0),
+        "mm_steps": solution.info.get("mm_steps", 0), "lp_iterations_total": solution.info["lp_iterations_total"],
     }
 
 

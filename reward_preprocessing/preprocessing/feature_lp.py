@@ -59,6 +59,11 @@ _PEAK_COPIES = 6
 _LAD_TOL = 1e-11
 # MM's warm start: the previous step's residuals, each dual slack lifted by this fraction of their mean |.|.
 _WARM_CENTRE = 0.1
+# Inexact MM: an intermediate step's weighted L1 problem is solved only to a relative duality gap that costs at
+# most this fraction of the gain expected from the step (the last gain times the last ratio of gains), and never
+# looser than _MM_LOOSEST_GAP (the first step, with no gain to go by).
+_MM_GAP_PER_GAIN = 0.1
+_MM_LOOSEST_GAP = 1e-3
 
 
 @dataclass
@@ -140,25 +145,39 @@ class ExactL1:
         self.method = method
         self.lp_solves = 0
         self.correctors = 0
+        self.iterations = 0  # interior-point iterations over all solves
         self._simplex: WeightedL1 | None = None
+        self._last: LadState | None = None
 
     def solve(
-        self, weights: np.ndarray, start: tuple[np.ndarray, np.ndarray] | None = None
+        self, weights: np.ndarray, start: tuple[np.ndarray, np.ndarray] | None = None, gap: float | None = None,
+        resume: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, L1Certificate]:
         """(z, residuals, certificate) for positive `weights`; `start` = (z, residuals) of an earlier solve
-        (majorize-minimize's previous step) starts the interior point from that primal point."""
+        (majorize-minimize's previous step) starts the interior point from that primal point. `gap`: stop the
+        interior point at this relative duality gap instead, uncertified (inexact MM steps; the simplex ignores
+        it). `resume`: go on with the last (inexact) solve, same weights, from its last iterate."""
         w = np.asarray(weights, dtype=np.float64)
-        self.lp_solves += 1
+        if not resume:
+            self.lp_solves += 1
         if self.method == "interior_point":
             warm = None
-            if start is not None:
+            if resume and self._last is not None:
+                warm = self._last
+            elif start is not None:
                 z0, res0 = start
                 centre = max(_WARM_CENTRE * float(np.abs(res0).mean()), 1e-12)
                 warm = LadState(w, w.copy(), w.copy(), -np.asarray(z0, dtype=np.float64),
                                 np.maximum(res0, 0.0) + centre, np.maximum(-res0, 0.0) + centre)
-            lad = solve_lad(self.g, self.u, w, tol=_LAD_TOL, warm=warm)
+            loose = gap is not None and gap > _LAD_TOL
+            lad = solve_lad(self.g, self.u, w, tol=gap if loose else _LAD_TOL, warm=warm)
             self.correctors += lad.correctors
+            self.iterations += lad.iterations
+            self._last = lad.state
             res = self.g + self.u @ lad.x
+            if loose:
+                return lad.x, res, L1Certificate(lad.primal, lad.dual, float(np.abs(self.u.T @ lad.y).max(initial=0.0)),
+                                                 "interior_point_inexact", lad.iterations)
             try:
                 return lad.x, res, self._certify(w, res, lad.y, lad.iterations)
             except UserError:  # not proven optimal (ill-conditioned weights): the simplex, slower but a vertex
@@ -306,6 +325,7 @@ def _solve_features(
         z, mm = _majorize_minimize(solver, z, res, settings.mm_tol, settings.mm_max_iter)
         info.update(mm)
     info["lp_solves"] = solver.lp_solves
+    info["lp_iterations_total"] = solver.iterations
     x = vt.T @ ((z - z0) / s)
     weights = x[:k]
     preprocessed = reward + shaping @ weights
@@ -331,24 +351,48 @@ def _log_mean(res: np.ndarray) -> float:
 def _majorize_minimize(
     solver: ExactL1, z: np.ndarray, res: np.ndarray, tol: float, max_iter: int
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """log(1 + |x|) <= log(1 + |x_k|) + (|x| - |x_k|) / (1 + |x_k|): each step an exact weighted L1 solve,
-    started from the previous step's point."""
+    """log(1 + |x|) <= log(1 + |x_k|) + (|x| - |x_k|) / (1 + |x_k|): each step a weighted L1 solve, started from
+    the previous step's point.
+
+    Inexact MM: any point that lowers the true objective is a valid step, so a step's interior point first stops
+    at a duality gap small against the gain expected from the step (see _MM_GAP_PER_GAIN). Where that point
+    would decide anything (it does not lower the objective, gains <= tol, or is the last allowed step), the same
+    interior point goes on from its last iterate to the certified optimum. So MM stops only on an exact step,
+    whose certificate is the last of ``mm_duality_gaps``, and only an exact gain is tested against tol.
+    """
+    n = len(res)
     value = _log_mean(res)
-    trace, gaps, converged_by = [value], [], "max_iter"
-    for _ in range(max_iter):
+    trace, gaps, loose_gaps, gains, converged_by = [value], [], [], [], "max_iter"
+    for iteration in range(max_iter):
         if value == 0.0:
             converged_by = "zero_objective"
             break
-        candidate, cand_res, cert = solver.solve(1.0 / (1.0 + np.abs(res)), start=(z, res))
-        gaps.append(cert.gap)
+        weights = 1.0 / (1.0 + np.abs(res))
+        gap: float | None = None
+        if iteration < max_iter - 1:
+            # The expected gain (mean log units: the last gain times the last ratio of gains) as a relative gap
+            # of the majorizer sum(weights |res|); the first step has none to go by.
+            gap = _MM_LOOSEST_GAP
+            if gains:
+                expected = gains[-1] * min(1.0, gains[-1] / gains[-2]) if len(gains) >= 2 else gains[-1]
+                gap = min(gap, _MM_GAP_PER_GAIN * expected * n / max(float(weights @ np.abs(res)), 1e-300))
+        candidate, cand_res, cert = solver.solve(weights, start=(z, res), gap=gap)
         cand_value = _log_mean(cand_res)
+        if cert.method == "interior_point_inexact":
+            loose_gaps.append(cert.gap)
+            if not cand_value < value or value - cand_value <= tol * value:  # decides: solve it exactly
+                candidate, cand_res, cert = solver.solve(weights, resume=True)
+                cand_value = _log_mean(cand_res)
+        exact = cert.method != "interior_point_inexact"
+        if exact:
+            gaps.append(cert.gap)
         if not cand_value < value:
             converged_by = "stationary"
             break
-        gain = value - cand_value
+        gains.append(value - cand_value)
         z, res, value = candidate, cand_res, cand_value
         trace.append(value)
-        if gain <= tol * value:
+        if exact and gains[-1] <= tol * value:
             converged_by = "relative_decrease"
             break
     info = {
@@ -358,6 +402,7 @@ def _majorize_minimize(
         "mm_steps": len(trace) - 1,
         "monotone": bool(np.all(np.diff(trace) < 0.0)),
         "mm_duality_gaps": gaps,
+        "mm_inexact_gaps": loose_gaps,
     }
     return z, info
 

@@ -87,6 +87,7 @@ class LadResult:
     dual: float
     iterations: int
     correctors: int
+    state: LadState | None = None  # the last iterate: a solve stopped at a loose `tol` resumes from it (``warm=state``)
 
     @property
     def gap(self) -> float:
@@ -214,4 +215,4 @@ def _solve(
         p = LadState(w, p.v + ap * d_v, p.s - ap * d_v, p.lam + ad * d_lam, p.zd + ad * d_z, p.om + ad * d_o)
     assert best is not None
     _, x, y, primal, dual = best
-    return LadResult(x=x, y=y, primal=primal, dual=dual, iterations=iteration, correctors=used_correctors)
+    return LadResult(x=x, y=y, primal=primal, dual=dual, iterations=iteration, correctors=used_correctors, state=p)
