@@ -5,6 +5,7 @@
 from reward_preprocessing.rewards import (  # noqa: F401
     cnn,
     cnn_potential,
+    frames,
     imitation_nets,
     mlp,
     mountain_car,
