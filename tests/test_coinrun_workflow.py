@@ -12,7 +12,7 @@ import yaml
 
 from tests.workflow_helpers import REPO_ROOT, TINY_CONFIG, copy_workflow, snakemake
 
-TARGET = "coinrun"  # the entry's named target: its curves and expert video
+TARGET = "coinrun"  # the entry's named target: its curves, expert video and the interpretation
 
 
 def tiny_coinrun_config() -> dict:
@@ -22,7 +22,8 @@ def tiny_coinrun_config() -> dict:
     entry["expert"].update(total_timesteps=64, ppo={"n_envs": 2, "n_steps": 32, "batch_size": 32, "n_epochs": 1},
                            eval_episodes=2, eval_n_envs=2, device="cpu")
     entry["rollouts"].update(n_transitions=1200, n_envs=4, curve_timesteps=300)
-    entry["reward_model"].update(hid_channels=[4, 8], epochs=1, batch_size=64, test_fraction=0.2, device="cpu")
+    entry["reward_model"].update(hid_channels=[4, 8], epochs=2, balanced_epochs=1, batch_size=64,
+                                 test_fraction=0.2, device="cpu")
     entry["preprocess"].update(channels=[4], features_dim=8, max_transitions=600, device="cpu")
     entry["preprocess"]["fit"].update(max_epochs=1)
     experts = {**full["experts"], "video_episodes": 1}
@@ -39,8 +40,8 @@ def test_dry_run_plans_coinrun_at_both_scales(tmp_path):
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(tiny_coinrun_config()))
     expected = {"train_expert": 1, "collect_rollouts": 1, "curve_rollouts": 1, "env_reward_model": 1,
-                "preprocess_neural": 1, "reward_curves": 1, "expert_video": 1, "plotly_js": 1, "coinrun": 1,
-                "total": 9}
+                "preprocess_neural": 1, "reward_curves": 1, "image_expert_video": 1, "plotly_js": 1, "interpret": 1,
+                "coinrun": 1, "total": 10}
     proc = snakemake(REPO_ROOT, "-n", "--forceall", TARGET, "--configfile", str(path))
     assert _jobs(proc) == expected
     paper = snakemake(REPO_ROOT, "-n", "--forceall", "-p", TARGET, "--configfile", str(REPO_ROOT / "config/paper.yaml"))
