@@ -89,6 +89,11 @@ def _alternatives(names):
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
+def is_image_env(name):
+    """Whether `name` is an `envs:` entry of kind image: image scripts, GIF preview, interpretation."""
+    return name in ENVS and ENVS[name].get("kind", "vector") == "image"
+
+
 def _env_shapings():
     return sorted({s for env in ENVS.values() for s in env["shapings"]})
 
@@ -103,7 +108,7 @@ wildcard_constraints:
     env=_alternatives(ENVS),
     # Experts: an SB3 agent of an env, or a maze's value-iteration policy ({maze}_{reward}).
     expert="{}|(?:{})_(?:{})".format(_alternatives(ENVS), "|".join(MAZES), "|".join(REWARDS)),
-    image_env=_alternatives([name for name, env in ENVS.items() if env.get("kind", "vector") == "image"]),
+    image_env=_alternatives([name for name in ENVS if is_image_env(name)]),
 
 
 def code_version(script):
@@ -237,7 +242,7 @@ def env_targets(env):
     curves = [env, f"{env}_learned"] if ENVS[env]["ground_truth"] else [env]
     videos = [f"results/videos/{env}.mp4"]
     interpretations = []
-    if ENVS[env].get("kind", "vector") == "image":
+    if is_image_env(env):
         # an image reward model is also explained: feature visualization, NMF, dataset examples, attribution
         videos.append(f"results/videos/{env}.gif")
         interpretations = [f"results/interpret/{env}/learned_{shaping}/report.html" for shaping in ENVS[env]["shapings"]]

@@ -7,7 +7,7 @@
 rule interpret:
     input:
         model="results/reward_models/{source}/{env}_{shaping}",
-        rollouts="results/rollouts/{env}",
+        rollouts=lambda wc: env_rollouts(wc.env),  # the entry's `dataset` (e.g. a train-procgen .npz) if set
     output:
         **interpret_outputs("results/interpret/{env}/{source}_{shaping}", "{env}", "{source}_{shaping}"),
     params:

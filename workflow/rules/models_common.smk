@@ -44,8 +44,7 @@ def model_is_tabular(name):
 
 def model_is_image(name):
     """An image env's model (an `envs:` entry of kind image) gets the interpretability outputs, not curves."""
-    env = MODELS[name]["env"]
-    return env in ENVS and ENVS[env].get("kind", "vector") == "image"
+    return is_image_env(MODELS[name]["env"])
 
 
 def model_policy(name):
