@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import sys
 import zipfile
 
 import numpy as np
@@ -107,6 +109,31 @@ def test_ppo_critic_potential_equals_value_head():
     with th.no_grad():
         ours = critic_potential(model)(th.as_tensor(obs)).numpy()
     np.testing.assert_allclose(ours, critic_values(model, obs), rtol=1e-5, atol=1e-6)
+
+
+def _serialized_objects(path) -> bytes:
+    """The cloudpickled members of an SB3 zip's ``data``, decoded."""
+    data = json.loads(zipfile.ZipFile(path).read("data"))
+    return b"".join(base64.b64decode(v[":serialized:"]) for v in data.values()
+                    if isinstance(v, dict) and ":serialized:" in v)
+
+
+@pytest.mark.parametrize("algo", ["dqn", "ppo"])
+def test_sb3_zip_does_not_depend_on_the_install_path(tmp_path, algo):
+    """SB3 pickles a float schedule as a closure whose code object names the venv's absolute path: two checkouts
+    would write different bytes. Schedules are objects or left to SB3 to rebuild on load, and still work."""
+    hyperparams = TINY_DQN if algo == "dqn" else {"n_steps": 32, "batch_size": 32, "n_epochs": 1, "clip_range": 0.3}
+    cfg = ExpertSettings(algo=algo, total_timesteps=64, hyperparams=hyperparams, policy_kwargs={"net_arch": [8]})
+    model, _ = train_sb3_expert(ENV_ID, {}, cfg, progress=False)
+    save_sb3_expert(model, tmp_path / "m.zip")
+    serialized = _serialized_objects(tmp_path / "m.zip")
+    assert serialized and b"site-packages" not in serialized and sys.prefix.encode() not in serialized
+    loaded = load_sb3_expert(tmp_path / "m.zip", algo)
+    assert loaded.lr_schedule(0.5) == model.lr_schedule(0.5)
+    if algo == "ppo":
+        assert loaded.clip_range(0.5) == 0.3
+    else:
+        assert loaded.exploration_schedule(0.5) == model.exploration_schedule(0.5)
 
 
 def test_keep_best_checkpoint_restores_the_best_weights():

@@ -36,6 +36,7 @@ from reward_preprocessing.errors import UserError
 from reward_preprocessing.experts.impala import ImpalaCNN
 from reward_preprocessing.experts.procgen_eval import EvalSettings, evaluate_coinrun, policy_actions, random_actions
 from reward_preprocessing.experts.sb3 import save_sb3_expert
+from reward_preprocessing.experts.schedules import ConstantSchedule, LinearSchedule
 from reward_preprocessing.experts.store import EXPERT_FILE, METRICS_FILE, SB3_FILE
 
 log = logging.getLogger(__name__)
@@ -107,16 +108,6 @@ class CoinRunExpertSettings:
             )
 
 
-class LinearSchedule:
-    """lr(progress_remaining) = initial * progress_remaining: from `initial` down to 0 (picklable)."""
-
-    def __init__(self, initial: float) -> None:
-        self.initial = float(initial)
-
-    def __call__(self, progress_remaining: float) -> float:
-        return self.initial * progress_remaining
-
-
 class _Curve(BaseCallback):
     """Record the mean return and completion rate of the episodes finished in each rollout, with a tqdm bar."""
 
@@ -174,9 +165,9 @@ def build_ppo(settings: CoinRunExpertSettings, device: str) -> PPO:
     }
     return PPO(
         "CnnPolicy", venv, learning_rate=LinearSchedule(p.learning_rate), n_steps=p.n_steps, batch_size=p.batch_size,
-        n_epochs=p.n_epochs, gamma=p.gamma, gae_lambda=p.gae_lambda, clip_range=p.clip_range, ent_coef=p.ent_coef,
-        vf_coef=p.vf_coef, max_grad_norm=p.max_grad_norm, normalize_advantage=True, policy_kwargs=policy_kwargs,
-        seed=settings.seed, device=device, verbose=0,
+        n_epochs=p.n_epochs, gamma=p.gamma, gae_lambda=p.gae_lambda, clip_range=ConstantSchedule(p.clip_range),
+        ent_coef=p.ent_coef, vf_coef=p.vf_coef, max_grad_norm=p.max_grad_norm, normalize_advantage=True,
+        policy_kwargs=policy_kwargs, seed=settings.seed, device=device, verbose=0,
     )
 
 

@@ -33,6 +33,7 @@ from reward_preprocessing.envs.spec import env_spec
 from reward_preprocessing.errors import ArtifactError, UserError
 from reward_preprocessing.experts.evaluation import evaluate_policy
 from reward_preprocessing.experts.features import BoxScaler
+from reward_preprocessing.experts.schedules import REBUILT_ON_LOAD, picklable_hyperparams
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def train_sb3_expert(
     try:
         model = ALGOS[cfg.algo](
             spec.policy, venv, seed=cfg.seed, device=device, policy_kwargs=policy_kwargs, verbose=0,
-            **cfg.hyperparams,
+            **picklable_hyperparams(cfg.hyperparams),
         )
     except TypeError as e:
         raise UserError(f"invalid hyperparameters for {cfg.algo}: {e}") from e
@@ -192,9 +193,10 @@ def _normalize_zip(path: Path) -> None:
 
 
 def save_sb3_expert(model: BaseAlgorithm, path: str | os.PathLike) -> None:
-    """Save atomically in SB3's format, without wall-clock fields."""
+    """Save atomically in SB3's format, without wall-clock fields or install-path-dependent schedule closures
+    (`schedules`): the same weights give the same bytes on every checkout."""
     with atomic_path(path) as tmp:
-        model.save(tmp, exclude=_NONDETERMINISTIC)
+        model.save(tmp, exclude=_NONDETERMINISTIC + REBUILT_ON_LOAD)
         _normalize_zip(tmp)
 
 
