@@ -138,11 +138,14 @@ class ExactL1:
     a vertex, warm-started across the weights of MM.
     """
 
-    def __init__(self, offset: np.ndarray, matrix: np.ndarray, method: str = "interior_point") -> None:
+    def __init__(
+        self, offset: np.ndarray, matrix: np.ndarray, method: str = "interior_point", threads: int | None = None
+    ) -> None:
         if method not in ("interior_point", "simplex"):
             raise UserError(f"unknown feature LP method {method!r}; use 'interior_point' or 'simplex'")
         self.g, self.u = offset, matrix
         self.method = method
+        self.threads = threads
         self.lp_solves = 0
         self.correctors = 0
         self.iterations = 0  # interior-point iterations over all solves
@@ -170,7 +173,7 @@ class ExactL1:
                 warm = LadState(w, w.copy(), w.copy(), -np.asarray(z0, dtype=np.float64),
                                 np.maximum(res0, 0.0) + centre, np.maximum(-res0, 0.0) + centre)
             loose = gap is not None and gap > _LAD_TOL
-            lad = solve_lad(self.g, self.u, w, tol=gap if loose else _LAD_TOL, warm=warm)
+            lad = solve_lad(self.g, self.u, w, tol=gap if loose else _LAD_TOL, warm=warm, threads=self.threads)
             self.correctors += lad.correctors
             self.iterations += lad.iterations
             self._last = lad.state
@@ -250,10 +253,13 @@ def solve_features(
     gamma: float,
     dones: np.ndarray | None = None,
     settings: FeatureSettings | None = None,
+    threads: int | None = None,
 ) -> FeatureSolution:
-    """The exact optimum of `objective` over potentials ``features @ w`` (log objectives: MM from the L1 optimum)."""
+    """The exact optimum of `objective` over potentials ``features @ w`` (log objectives: MM from the L1 optimum);
+    `threads` share the interior point's passes over the rows (default: every CPU this process may use)."""
     with one_blas_thread():
-        return _solve_features(features, next_features, reward, episode_ids, objective, gamma, dones, settings)
+        return _solve_features(features, next_features, reward, episode_ids, objective, gamma, dones, settings,
+                               threads)
 
 
 def _solve_features(
@@ -265,6 +271,7 @@ def _solve_features(
     gamma: float,
     dones: np.ndarray | None,
     settings: FeatureSettings | None,
+    threads: int | None,
 ) -> FeatureSolution:
     check_objective(objective)
     settings = settings or FeatureSettings()
@@ -308,7 +315,7 @@ def _solve_features(
         raise UserError("the features do not change r' on these transitions (the shaping matrix is zero)")
     z0 = u.T @ h
     g = h - u @ z0
-    solver = ExactL1(g, u)
+    solver = ExactL1(g, u, threads=threads)
     z, res, cert = solver.solve(np.ones(len(g)))
     info: dict[str, Any] = {
         "features": k,
@@ -418,6 +425,7 @@ def preprocess_features_model_dir(
     out_dir: str | os.PathLike,
     gamma: float = 0.99,
     settings: FeatureSettings | None = None,
+    threads: int | None = None,
 ) -> FeatureSolution:
     """Solve exactly for a feature potential over the rollouts' transitions and write `out_dir`
     (a `PreprocessedRewardNet` + metrics.json), like `neural_run.preprocess_neural_model_dir`."""
@@ -436,7 +444,7 @@ def preprocess_features_model_dir(
     obs, next_obs = data.preprocessed_obs(net)
     fmap = potential.feature_map
     solution = solve_features(fmap.numpy(obs), fmap.numpy(next_obs), reward, data.episode_ids, objective, gamma,
-                              data.dones, settings)
+                              data.dones, settings, threads)
     potential.set_weights(solution.weights)
     preprocessed = PreprocessedRewardNet.from_parts(net, potential, gamma, solution.shift)
     with th.no_grad():

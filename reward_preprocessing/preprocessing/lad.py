@@ -199,8 +199,10 @@ def solve_lad(
     max_iter: int = 300,
     correctors: int = 3,
     warm: LadState | None = None,
+    threads: int | None = None,
 ) -> LadResult:
-    """``min_x sum w |g + A x|`` for positive weights `w` (see the module docstring).
+    """``min_x sum w |g + A x|`` for positive weights `w` (see the module docstring); `threads` share the row
+    passes (default: the CPUs this process may use; the answer is the same for any number).
 
     Stops once the relative duality gap and the relative violation of ``A^T y = 0`` are both below `tol`, or
     when the steps stall; returns the best iterate seen (the smaller of the two measures, the worse one counting).
@@ -210,7 +212,7 @@ def solve_lad(
     w = np.ascontiguousarray(w, dtype=np.float64)
     n, k = a.shape
     with one_blas_thread():
-        rows = RowBlocks(a)
+        rows = RowBlocks(a, threads)
         try:
             return _solve(g, rows, w, n, k, tol, max_iter, correctors, warm)
         finally:

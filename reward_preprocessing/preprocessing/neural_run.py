@@ -124,16 +124,17 @@ def preprocess_neural_model_dir(
     settings: NeuralPreprocessSettings | None = None,
     expert: str | None = None,
     progress: bool = True,
+    threads: int | None = None,
 ) -> NeuralPreprocessResult | FeatureSolution:
     """Fit a potential for `objective` over the rollouts' transitions and write `out_dir`.
 
-    The ``features`` potential is not fitted: `feature_lp` solves for its weights exactly.
+    The ``features`` potential is not fitted: `feature_lp` solves for its weights exactly, on `threads` threads.
     """
     check_objective(objective)
     settings = settings or NeuralPreprocessSettings()
     if settings.potential == "features":
         return preprocess_features_model_dir(model_dir, rollouts_dir, objective, out_dir, settings.gamma,
-                                             settings.features)
+                                             settings.features, threads)
     fit, gamma, potential = settings.fit, settings.gamma, settings.potential
     device = resolve_device(settings.device)
     spec = read_spec(model_dir)
@@ -185,7 +186,7 @@ def preprocess_neural_stage(
     for objective in settings.objectives:
         out = Path(out_root, objective)
         results[objective] = result = preprocess_neural_model_dir(model_dir, rollouts_dir, objective, out, settings,
-                                                                  expert, progress)
+                                                                  expert, progress, threads)
         log.info("%s: %s %.6g -> %.6g (%d epochs, %.1fs)", model_dir, objective, result.value_before,
                  result.value_after, result.epochs, result.seconds)
     return results
