@@ -4,14 +4,16 @@ MountainCar transitions from a uniformly random policy (the env's physics, vecto
 transitions take no time to make), the randomly shaped reward, Chebyshev features of total degree d
 (K = (d + 1)(d + 2) / 2 - 1). Each case runs in a fresh process, so its peak resident memory (VmHWM)
 is its own. ``--threads``: the interior point's row passes on that many threads (the answer is the same).
+``--mm``: log objectives with every MM step solved exactly, and/or with inexact intermediate steps.
 
     python benchmarks/feature_lp_scaling.py [--transitions 1000 10000 100000] [--degrees 6 16 23]
-        [--objectives sparse_l1 sparse_log] [--threads 1 2] [--timeout 600]
+        [--objectives sparse_l1 sparse_log] [--threads 1 2] [--mm exact inexact] [--timeout 600]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -45,7 +47,7 @@ def mountain_car_walks(transitions: int, seed: int = 0, horizon: int = 200) -> t
     return obs, next_obs, ids
 
 
-def run_case(transitions: int, degree: int, objective: str, threads: int) -> dict:
+def run_case(transitions: int, degree: int, objective: str, threads: int, mm: str) -> dict:
     from reward_preprocessing.envs.mountain_car import RandomPotentialParams, shaped_reward
     from reward_preprocessing.preprocessing.feature_lp import FeatureSettings, solve_features
     from reward_preprocessing.rewards.feature_potential import FeatureMap
@@ -60,12 +62,14 @@ def run_case(transitions: int, degree: int, objective: str, threads: int) -> dic
     fmap = FeatureMap(LOW, HIGH, components)
     features, next_features = fmap.numpy(obs), fmap.numpy(next_obs)
     solution = solve_features(features, next_features, reward, ids, objective, 0.99,
-                              settings=FeatureSettings(components=components, mm_tol=1e-4), threads=threads)
+                              settings=FeatureSettings(components=components, mm_tol=1e-4, mm_inexact=mm == "inexact"),
+                              threads=threads)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     peak_kb = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
                    if line.startswith("VmHWM"))
     return {
         "transitions": transitions, "features": fmap.num_features, "objective": objective, "threads": threads,
+        "mm": mm if "log" in objective else "",
         "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3), "peak_rss_mb": round(peak_kb / 1024, 1),
         "value": solution.value_after,
         "duality_gap": solution.info["duality_gap"], "lp_solves": solution.info["lp_solves"],
@@ -80,25 +84,28 @@ def main() -> None:
     parser.add_argument("--degrees", type=int, nargs="+", default=[6, 16, 23])
     parser.add_argument("--objectives", nargs="+", default=["sparse_l1", "smooth_l1", "sparse_log"])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--mm", nargs="+", choices=["exact", "inexact"], default=["exact", "inexact"])
     parser.add_argument("--timeout", type=float, default=600.0)
-    parser.add_argument("--case", nargs=4, metavar=("N", "DEGREE", "OBJECTIVE", "THREADS"), help=argparse.SUPPRESS)
+    parser.add_argument("--case", nargs=5, metavar=("N", "DEGREE", "OBJECTIVE", "THREADS", "MM"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(RESULTS / "feature_lp_scaling"))
     args = parser.parse_args()
     if args.case:
-        print(json.dumps(run_case(int(args.case[0]), int(args.case[1]), args.case[2], int(args.case[3]))))
+        print(json.dumps(run_case(int(args.case[0]), int(args.case[1]), args.case[2], int(args.case[3]),
+                                  args.case[4])))
         return
     rows = []
-    header = (f"{'objective':<11} {'transitions':>11} {'features':>8} {'threads':>7} {'seconds':>9} {'cpu s':>8} "
-              f"{'peak MB':>8} {'LPs':>4} {'IPM its':>7} {'gap':>9} method")
+    header = (f"{'objective':<11} {'mm':<7} {'transitions':>11} {'features':>8} {'threads':>7} {'seconds':>9} "
+              f"{'cpu s':>8} {'peak MB':>8} {'LPs':>4} {'IPM its':>7} {'gap':>9} method")
     print(header, flush=True)
     for objective in args.objectives:
         for n in args.transitions:
             for degree in args.degrees:
-                for threads in args.threads:
-                    rows.append(row := _run_in_fresh_process(n, degree, objective, threads, args.timeout))
+                for threads, mm in itertools.product(args.threads, args.mm if "log" in objective else ["exact"]):
+                    rows.append(row := _run_in_fresh_process(n, degree, objective, threads, mm, args.timeout))
                     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
                     Path(args.out + ".json").write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
-                    lead = f"{objective:<11} {n:>11} {row['features']:>8} {threads:>7}"
+                    lead = f"{objective:<11} {row['mm']:<7} {n:>11} {row['features']:>8} {threads:>7}"
                     if row["seconds"] is None:
                         print(f"{lead} {'>' + str(int(args.timeout)):>9}", flush=True)
                     else:
@@ -107,15 +114,15 @@ def main() -> None:
                               f"{row['lp_method']}", flush=True)
 
 
-def _run_in_fresh_process(n: int, degree: int, objective: str, threads: int, timeout: float) -> dict:
+def _run_in_fresh_process(n: int, degree: int, objective: str, threads: int, mm: str, timeout: float) -> dict:
     """One case in its own interpreter (its own peak memory); a case over `timeout` seconds is recorded as such."""
-    cmd = [sys.executable, __file__, "--case", str(n), str(degree), objective, str(threads)]
+    cmd = [sys.executable, __file__, "--case", str(n), str(degree), objective, str(threads), mm]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True)
     except subprocess.TimeoutExpired:
         k = (degree + 1) * (degree + 2) // 2 - 1
-        return {"transitions": n, "features": k, "objective": objective, "threads": threads, "seconds": None,
-                "timeout": timeout}
+        return {"transitions": n, "features": k, "objective": objective, "threads": threads,
+                "mm": mm if "log" in objective else "", "seconds": None, "timeout": timeout}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

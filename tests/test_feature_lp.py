@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from reward_preprocessing.data.rollouts import RolloutSource, collect_rollouts, save_rollouts
 from reward_preprocessing.envs.mountain_car import ENV_ID
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.preprocessing import feature_lp, lad
+from reward_preprocessing.preprocessing import lad
 from reward_preprocessing.preprocessing.feature_lp import (
     ExactL1,
     FeatureSettings,
@@ -259,7 +259,7 @@ def test_inexact_mm_steps_end_on_a_certified_step(monkeypatch, objective):
     are not convex, and the two take different paths)."""
     f, fn, reward, ids = _problem(degree=4, n_episodes=6)
     reward = reward * 5.0
-    settings = FeatureSettings(mm_tol=1e-7)
+    settings = FeatureSettings(mm_tol=1e-7, mm_inexact=True)
     resumed = []
     solve = ExactL1.solve
 
@@ -273,8 +273,7 @@ def test_inexact_mm_steps_end_on_a_certified_step(monkeypatch, objective):
     assert all(1e-11 < gap <= 1e-3 for gap in inexact.info["mm_inexact_gaps"])
     assert inexact.info["mm_duality_gaps"] and inexact.info["mm_duality_gaps"][-1] < 1e-9
     assert inexact.info["converged_by"] in ("relative_decrease", "stationary")
-    monkeypatch.setattr(feature_lp, "_MM_LOOSEST_GAP", 0.0)  # every step exact
-    exact = solve_features(f, fn, reward, ids, objective, 0.99, settings=settings)
+    exact = solve_features(f, fn, reward, ids, objective, 0.99, settings=FeatureSettings(mm_tol=1e-7))
     assert not exact.info["mm_inexact_gaps"] and len(exact.info["mm_duality_gaps"]) == exact.info["mm_steps"] + (
         exact.info["converged_by"] == "stationary")
     assert inexact.value_after <= exact.value_after * (1 + 1e-5)
