@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import sys
+import zipfile
 from pathlib import Path
 
 from reward_preprocessing.artifacts import comparable_bytes
 from tests.workflow_runs import content_digests
+
+
+def install_paths_in_sb3_zip(path: Path) -> list[str]:
+    """Which of this interpreter's install paths occur in the cloudpickled members of an SB3 zip's ``data`` (a
+    closure pickled by value names its code's file: the zip's bytes would then depend on the checkout)."""
+    data = json.loads(zipfile.ZipFile(path).read("data"))
+    serialized = b"".join(base64.b64decode(v[":serialized:"]) for v in data.values()
+                          if isinstance(v, dict) and ":serialized:" in v)
+    assert serialized, f"{path}: no serialized objects (not an SB3 zip?)"
+    return [p for p in (sys.prefix, "site-packages") if p.encode() in serialized]
 
 
 def fresh(path: Path) -> Path:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import sys
 import zipfile
 
 import numpy as np
@@ -27,6 +25,7 @@ from reward_preprocessing.experts.store import load_expert, save_expert
 from reward_preprocessing.experts.tabular import load_tabular_policy, optimal_maze_policy, save_tabular_policy
 from reward_preprocessing.experts.video import policy_frames, write_video
 from reward_preprocessing.preprocessing.potentials import critic_potential
+from tests.safety_helpers import install_paths_in_sb3_zip
 
 TINY_DQN = {"learning_starts": 50, "buffer_size": 500, "batch_size": 16, "train_freq": 4, "gradient_steps": 1}
 
@@ -111,13 +110,6 @@ def test_ppo_critic_potential_equals_value_head():
     np.testing.assert_allclose(ours, critic_values(model, obs), rtol=1e-5, atol=1e-6)
 
 
-def _serialized_objects(path) -> bytes:
-    """The cloudpickled members of an SB3 zip's ``data``, decoded."""
-    data = json.loads(zipfile.ZipFile(path).read("data"))
-    return b"".join(base64.b64decode(v[":serialized:"]) for v in data.values()
-                    if isinstance(v, dict) and ":serialized:" in v)
-
-
 @pytest.mark.parametrize("algo", ["dqn", "ppo"])
 def test_sb3_zip_does_not_depend_on_the_install_path(tmp_path, algo):
     """SB3 pickles a float schedule as a closure whose code object names the venv's absolute path: two checkouts
@@ -126,8 +118,7 @@ def test_sb3_zip_does_not_depend_on_the_install_path(tmp_path, algo):
     cfg = ExpertSettings(algo=algo, total_timesteps=64, hyperparams=hyperparams, policy_kwargs={"net_arch": [8]})
     model, _ = train_sb3_expert(ENV_ID, {}, cfg, progress=False)
     save_sb3_expert(model, tmp_path / "m.zip")
-    serialized = _serialized_objects(tmp_path / "m.zip")
-    assert serialized and b"site-packages" not in serialized and sys.prefix.encode() not in serialized
+    assert install_paths_in_sb3_zip(tmp_path / "m.zip") == []
     loaded = load_sb3_expert(tmp_path / "m.zip", algo)
     assert loaded.lr_schedule(0.5) == model.lr_schedule(0.5)
     if algo == "ppo":

@@ -17,8 +17,9 @@ from reward_preprocessing.experts.coinrun_ppo import (
     train_coinrun_expert,
 )
 from reward_preprocessing.experts.impala import ImpalaCNN
-from reward_preprocessing.experts.store import load_expert
+from reward_preprocessing.experts.store import SB3_FILE, load_expert
 from reward_preprocessing.settings import from_mapping, to_mapping
+from tests.safety_helpers import install_paths_in_sb3_zip
 
 IMAGE = spaces.Box(0, 255, (3, 64, 64), np.uint8)
 TINY = {
@@ -80,6 +81,7 @@ def test_a_few_ppo_updates_change_the_weights_and_save(tmp_path):
     m = trained.metrics
     assert m["episodes"] == 2 and m["timesteps"] == 64 and 0 <= m["level_completion_rate"] <= 1
     save_coinrun_expert(tmp_path / "expert", trained, to_mapping(settings))
+    assert install_paths_in_sb3_zip(tmp_path / "expert" / SB3_FILE) == []  # same bytes on every checkout
     expert = load_expert(tmp_path / "expert")
     assert expert.env_kwargs == {"num_levels": 2, "start_level": 0, "distribution_mode": "easy"}
     obs = np.zeros((3, 64, 64, 3), dtype=np.uint8)
