@@ -47,6 +47,11 @@ def mountain_car_walks(transitions: int, seed: int = 0, horizon: int = 200) -> t
     return obs, next_obs, ids
 
 
+def _mm_label(objective: str, mm: str) -> str:
+    """MM steps only exist for the log objectives."""
+    return mm if "log" in objective else ""
+
+
 def run_case(transitions: int, degree: int, objective: str, threads: int, mm: str) -> dict:
     from reward_preprocessing.envs.mountain_car import RandomPotentialParams, shaped_reward
     from reward_preprocessing.preprocessing.feature_lp import FeatureSettings, solve_features
@@ -69,7 +74,7 @@ def run_case(transitions: int, degree: int, objective: str, threads: int, mm: st
                    if line.startswith("VmHWM"))
     return {
         "transitions": transitions, "features": fmap.num_features, "objective": objective, "threads": threads,
-        "mm": mm if "log" in objective else "",
+        "mm": _mm_label(objective, mm),
         "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3), "peak_rss_mb": round(peak_kb / 1024, 1),
         "value": solution.value_after,
         "duality_gap": solution.info["duality_gap"], "lp_solves": solution.info["lp_solves"],
@@ -122,7 +127,7 @@ def _run_in_fresh_process(n: int, degree: int, objective: str, threads: int, mm:
     except subprocess.TimeoutExpired:
         k = (degree + 1) * (degree + 2) // 2 - 1
         return {"transitions": n, "features": k, "objective": objective, "threads": threads,
-                "mm": mm if "log" in objective else "", "seconds": None, "timeout": timeout}
+                "mm": _mm_label(objective, mm), "seconds": None, "timeout": timeout}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
