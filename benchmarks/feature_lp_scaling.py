@@ -5,9 +5,12 @@ transitions take no time to make), the randomly shaped reward, Chebyshev feature
 (K = (d + 1)(d + 2) / 2 - 1). Each case runs in a fresh process, so its peak resident memory (VmHWM)
 is its own. ``--threads``: the interior point's row passes on that many threads (the answer is the same).
 ``--mm``: log objectives with every MM step solved exactly, and/or with inexact intermediate steps.
+``--baseline DIR``: each case also runs with the library of another checkout (for example a ``git worktree`` of
+an earlier commit), right after this one's, so that both are timed in one run on the same machine.
 
     python benchmarks/feature_lp_scaling.py [--transitions 1000 10000 100000] [--degrees 6 16 23]
         [--objectives sparse_l1 sparse_log] [--threads 1 2] [--mm exact inexact] [--timeout 600]
+        [--baseline ../main-before]
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import subprocess
 import sys
 import time
@@ -53,6 +57,7 @@ def _mm_label(objective: str, mm: str) -> str:
 
 
 def run_case(transitions: int, degree: int, objective: str, threads: int, mm: str) -> dict:
+    import reward_preprocessing
     from reward_preprocessing.envs.mountain_car import RandomPotentialParams, shaped_reward
     from reward_preprocessing.preprocessing.feature_lp import FeatureSettings, solve_features
     from reward_preprocessing.rewards.feature_potential import FeatureMap
@@ -73,6 +78,7 @@ def run_case(transitions: int, degree: int, objective: str, threads: int, mm: st
     peak_kb = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
                    if line.startswith("VmHWM"))
     return {
+        "package": str(Path(reward_preprocessing.__file__).parent),
         "transitions": transitions, "features": fmap.num_features, "objective": objective, "threads": threads,
         "mm": _mm_label(objective, mm),
         "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3), "peak_rss_mb": round(peak_kb / 1024, 1),
@@ -94,23 +100,30 @@ def main() -> None:
     parser.add_argument("--case", nargs=5, metavar=("N", "DEGREE", "OBJECTIVE", "THREADS", "MM"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(RESULTS / "feature_lp_scaling"))
+    parser.add_argument("--baseline", help="a checkout whose reward_preprocessing is timed beside this one")
     args = parser.parse_args()
+    if args.baseline and not (Path(args.baseline) / "reward_preprocessing" / "__init__.py").is_file():
+        parser.error(f"--baseline {args.baseline}: no reward_preprocessing package there")
     if args.case:
         print(json.dumps(run_case(int(args.case[0]), int(args.case[1]), args.case[2], int(args.case[3]),
                                   args.case[4])))
         return
     rows = []
-    header = (f"{'objective':<11} {'mm':<7} {'transitions':>11} {'features':>8} {'threads':>7} {'seconds':>9} "
-              f"{'cpu s':>8} {'peak MB':>8} {'LPs':>4} {'IPM its':>7} {'gap':>9} method")
+    header = (f"{'library':<8} {'objective':<11} {'mm':<7} {'transitions':>11} {'features':>8} {'threads':>7} "
+              f"{'seconds':>9} {'cpu s':>8} {'peak MB':>8} {'LPs':>4} {'IPM its':>7} {'gap':>9} method")
     print(header, flush=True)
+    libraries = [None, str(Path(args.baseline).resolve())] if args.baseline else [None]
     for objective in args.objectives:
         for n in args.transitions:
             for degree in args.degrees:
-                for threads, mm in itertools.product(args.threads, args.mm if "log" in objective else ["exact"]):
-                    rows.append(row := _run_in_fresh_process(n, degree, objective, threads, mm, args.timeout))
+                modes = args.mm if "log" in objective else ["exact"]
+                for threads, mm, library in itertools.product(args.threads, modes, libraries):
+                    row = _run_in_fresh_process(n, degree, objective, threads, mm, args.timeout, library)
+                    rows.append(row := {"library": library or "this", **row})
                     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
                     Path(args.out + ".json").write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
-                    lead = f"{objective:<11} {row['mm']:<7} {n:>11} {row['features']:>8} {threads:>7}"
+                    lead = (f"{'baseline' if library else 'this':<8} {objective:<11} {row['mm']:<7} {n:>11} "
+                            f"{row['features']:>8} {threads:>7}")
                     if row["seconds"] is None:
                         print(f"{lead} {'>' + str(int(args.timeout)):>9}", flush=True)
                     else:
@@ -119,11 +132,17 @@ def main() -> None:
                               f"{row['lp_method']}", flush=True)
 
 
-def _run_in_fresh_process(n: int, degree: int, objective: str, threads: int, mm: str, timeout: float) -> dict:
-    """One case in its own interpreter (its own peak memory); a case over `timeout` seconds is recorded as such."""
+def _run_in_fresh_process(
+    n: int, degree: int, objective: str, threads: int, mm: str, timeout: float, library: str | None = None
+) -> dict:
+    """One case in its own interpreter (its own peak memory); a case over `timeout` seconds is recorded as such.
+    `library`: a checkout whose package is imported instead of this one's (it comes first on PYTHONPATH)."""
     cmd = [sys.executable, __file__, "--case", str(n), str(degree), objective, str(threads), mm]
+    env = dict(os.environ)
+    if library:
+        env["PYTHONPATH"] = os.pathsep.join([library, *filter(None, [env.get("PYTHONPATH")])])
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True, env=env)
     except subprocess.TimeoutExpired:
         k = (degree + 1) * (degree + 2) // 2 - 1
         return {"transitions": n, "features": k, "objective": objective, "threads": threads,

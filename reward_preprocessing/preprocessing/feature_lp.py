@@ -10,7 +10,7 @@ objective penalizes residuals ``h + M x``:
 How it is solved exactly, and fast:
 
 1. **Orthonormal coordinates.** A thin SVD M = U S V^T (numerically null
-   directions dropped: they do not change r'). With z the new variables the
+   directions dropped: they do not change r'; `blocked_svd.thin_svd`, threaded). With z the new variables the
    residual is ``g + U z``, where ``g = h - U U^T h`` is h projected off the
    shaping span. Shaped and unshaped versions of one reward have the same g (to
    rounding) whenever the shaping lies in the span of the features, so they
@@ -45,6 +45,7 @@ import torch as th
 from reward_preprocessing.data.rollouts import load_rollouts
 from reward_preprocessing.data.transitions import TransitionBatch
 from reward_preprocessing.errors import UserError
+from reward_preprocessing.preprocessing.blocked_svd import thin_svd
 from reward_preprocessing.preprocessing.lad import LadState, one_blas_thread, solve_lad
 from reward_preprocessing.preprocessing.objectives import check_objective, is_log, is_smooth, objective_value
 from reward_preprocessing.preprocessing.outputs import write_preprocessed_model
@@ -303,20 +304,23 @@ def _solve_features(
     dones = np.zeros(n, dtype=bool) if dones is None else np.asarray(dones, dtype=bool)
     k = features.shape[1]
     check_size(n, k, settings.max_memory_gb)
-    shaping = gamma * (1.0 - dones)[:, None] * next_features - features
     pairs = smooth_pairs(episode_ids, dones) if is_smooth(objective) else None
+    if is_smooth(objective) and len(pairs) == 0:
+        raise UserError(f"objective {objective!r} needs trajectories with at least two consecutive transitions")
+    # Sparse: M = [B, -1], built in place (B is a view of it); smooth: differences of B's rows.
+    sparse_matrix = np.empty((n, k + 1))
+    shaping = sparse_matrix[:, :k]
+    np.multiply(next_features, (gamma * (1.0 - dones))[:, None], out=shaping)
+    shaping -= features
     if is_smooth(objective):
-        if len(pairs) == 0:
-            raise UserError(f"objective {objective!r} needs trajectories with at least two consecutive transitions")
         h = reward[pairs[:, 0]] - reward[pairs[:, 1]]
         matrix = shaping[pairs[:, 0]] - shaping[pairs[:, 1]]
     else:
         h = reward
-        matrix = np.hstack([shaping, -np.ones((n, 1))])
-    u, s, vt = np.linalg.svd(matrix, full_matrices=False)
+        sparse_matrix[:, k] = -1.0
+        matrix = sparse_matrix
+    u, s, vt = thin_svd(matrix, threads)
     del matrix
-    keep = s > s[0] * max(u.shape) * np.finfo(np.float64).eps if s.size and s[0] > 0 else np.zeros(len(s), bool)
-    u, s, vt = np.ascontiguousarray(u[:, keep]), s[keep], vt[keep]
     if not s.size:
         raise UserError("the features do not change r' on these transitions (the shaping matrix is zero)")
     z0 = u.T @ h
@@ -325,7 +329,7 @@ def _solve_features(
     z, res, cert = solver.solve(np.ones(len(g)))
     info: dict[str, Any] = {
         "features": k,
-        "rank": int(keep.sum()),
+        "rank": len(s),
         "singular_values": [float(s[0]), float(s[-1])] if s.size else [],
         "duality_gap": cert.gap,
         "primal": cert.primal,
