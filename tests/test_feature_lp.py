@@ -203,6 +203,16 @@ def test_lad_answer_does_not_depend_on_the_thread_count():
     assert answers[0].gap < 1e-9
 
 
+@pytest.mark.parametrize("objective", ["sparse_l1", "sparse_log"])
+def test_feature_solve_does_not_depend_on_the_thread_count(objective):
+    """The whole solve (blocked SVD, interior point, MM) over several blocks of rows: the same bits on 1 or 3
+    threads, so a job's artifacts do not depend on the cores Snakemake gives it."""
+    f, fn, reward, ids = _problem(degree=4, n_episodes=2 * lad._BLOCK_ROWS // 100 + 1, length=100)
+    one, three = (solve_features(f, fn, reward, ids, objective, 0.95, threads=threads) for threads in (1, 3))
+    assert np.array_equal(one.weights, three.weights) and one.shift == three.shift
+    assert np.array_equal(one.preprocessed, three.preprocessed) and one.info["duality_gap"] < 1e-9
+
+
 @pytest.mark.parametrize("objective", ["sparse_l1", "smooth_l1", "sparse_log", "smooth_log"])
 def test_terminal_transitions_end_trajectories(objective):
     f, fn, reward, ids = _problem()
