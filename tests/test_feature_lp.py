@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -177,6 +178,20 @@ def test_lad_solver_is_deterministic_and_warm_starts():
     other = solve_lad(g, a, 1.0 / (1.0 + np.abs(res)), warm=warm)
     cold = solve_lad(g, a, 1.0 / (1.0 + np.abs(res)))
     assert other.primal == pytest.approx(cold.primal, rel=1e-9) and other.gap < 1e-9
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lad_stops_once_its_iterates_stop_improving(seed):
+    """Asked for more accuracy than rounding allows (tol 0), the interior point stops a few iterations after its
+    best iterate and returns it, without overflowing: past that point the iterates wander (25-100 iterations
+    before the no-progress stop, each a pass over every row)."""
+    rng = np.random.default_rng(seed)
+    a, g, w = rng.normal(size=(3000, 12)), rng.standard_t(2, size=3000).round(1), rng.uniform(0.5, 1.5, 3000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = solve_lad(g, a, w, tol=0.0)
+    assert result.iterations <= 30 and result.gap <= 1e-12
+    assert result.primal == pytest.approx(float(w @ np.abs(g + a @ result.x)), rel=1e-12)
 
 
 @given(rows=st.integers(1, 3 * lad._BLOCK_ROWS), cols=st.integers(1, 5), threads=st.integers(1, 4))

@@ -44,8 +44,11 @@ _CENTRALITY_BOX = (0.1, 10.0)
 # (`res - step * A d_lam`, `(1 - step) r_p`) instead of being recomputed: two passes over the rows fewer an
 # iteration. Below it (the last iterations, where the stopping test needs them exact) they are recomputed.
 _UPDATE_ABOVE_GAP = 1e-6
-# Stop after this many consecutive iterations whose step is below 1e-3 (numerical stall near the optimum).
+# Stop after this many consecutive iterations whose step is below 1e-3 (numerical stall near the optimum), or
+# after this many without a better iterate (past the attainable accuracy, the iterates wander and lose
+# feasibility: the best one is returned either way).
 _STALL_ITERATIONS = 3
+_NO_PROGRESS_ITERATIONS = 5
 
 # Rows per block of the passes over the rows: fixed, so partial sums (and the answer) never depend on the machine.
 _BLOCK_ROWS = 8192
@@ -241,23 +244,41 @@ def solve_lad(
             rows.close()
 
 
+@dataclass
+class _Step:
+    """A Newton direction, with ``A d_lam`` and ``A^T d_v``: what the residual and the primal infeasibility
+    move by, so that they can follow the step without passes over the rows."""
+
+    lam: np.ndarray
+    v: np.ndarray
+    zd: np.ndarray
+    om: np.ndarray
+    a_lam: np.ndarray
+    at_v: np.ndarray
+
+    def __add__(self, other: _Step) -> _Step:
+        return _Step(self.lam + other.lam, self.v + other.v, self.zd + other.zd, self.om + other.om,
+                     self.a_lam + other.a_lam, self.at_v + other.at_v)
+
+
 def _direction(
-    a: RowBlocks, p: LadState, d: np.ndarray, chol: tuple[np.ndarray, bool], r_vz: np.ndarray, r_so: np.ndarray,
-    r_dual: np.ndarray | float, r_primal: np.ndarray | float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Newton step (d_lam, A d_lam, d_v, d_zd, d_om) for right-hand sides: complementarity (v zd, s om), dual,
-    primal. ``A d_lam`` comes along so that the residual can follow the step without another pass."""
+    a: RowBlocks, p: LadState, d: np.ndarray, normal: np.ndarray, chol: tuple[np.ndarray, bool], r_vz: np.ndarray,
+    r_so: np.ndarray, r_dual: np.ndarray | float, r_primal: np.ndarray | float,
+) -> _Step:
+    """Newton step for right-hand sides: complementarity (v zd, s om), dual, primal. ``A^T d_v`` is
+    ``(A^T D A) d_lam - A^T (d r_t)`` from the normal matrix (no pass; exact even where `_factor` added a ridge)."""
     r_t = r_dual - r_vz / p.v + r_so / p.s
-    d_lam = scipy.linalg.cho_solve(chol, r_primal + a.rmatvec(d * r_t), check_finite=False)
+    at_dr = a.rmatvec(d * r_t)
+    d_lam = scipy.linalg.cho_solve(chol, r_primal + at_dr, check_finite=False)
     a_lam = a.matvec(d_lam)
     d_v = d * (a_lam - r_t)
-    return d_lam, a_lam, d_v, (r_vz - p.zd * d_v) / p.v, (r_so + p.om * d_v) / p.s
+    return _Step(d_lam, d_v, (r_vz - p.zd * d_v) / p.v, (r_so + p.om * d_v) / p.s, a_lam, normal @ d_lam - at_dr)
 
 
-def _steps(p: LadState, d_v: np.ndarray, d_z: np.ndarray, d_o: np.ndarray) -> tuple[float, float]:
+def _steps(p: LadState, step: _Step) -> tuple[float, float]:
     """Longest primal (v, s) and dual (zd, om) steps in [0, 1] that stay nonnegative."""
-    return (min(_longest_step(p.v, d_v), _longest_step(p.s, -d_v)),
-            min(_longest_step(p.zd, d_z), _longest_step(p.om, d_o)))
+    return (min(_longest_step(p.v, step.v), _longest_step(p.s, -step.v)),
+            min(_longest_step(p.zd, step.zd), _longest_step(p.om, step.om)))
 
 
 def _solve(
@@ -271,7 +292,7 @@ def _solve(
         p = LadState(w, w.copy(), w.copy(), np.zeros(k), np.maximum(g, 0.0) + scale, np.maximum(-g, 0.0) + scale)
     b_scale = max(float(np.abs(a.rmatvec(w)).max(initial=0.0)), 1.0)
     best: tuple[float, np.ndarray, np.ndarray, float, float] | None = None
-    stalls = used_correctors = iteration = 0
+    stalls = used_correctors = iteration = best_iteration = 0
     res = r_p = np.zeros(0)
     gap = 1.0
     for iteration in range(1, max_iter + 1):
@@ -283,23 +304,26 @@ def _solve(
         infeasibility = float(np.abs(r_p).max(initial=0.0)) / b_scale
         score = max(gap, infeasibility)
         if best is None or score < best[0]:
-            best = (score, -p.lam, p.v - w, primal, dual)
-        if (gap <= tol and infeasibility <= tol) or stalls >= _STALL_ITERATIONS:
+            best, best_iteration = (score, -p.lam, p.v - w, primal, dual), iteration
+        if ((gap <= tol and infeasibility <= tol) or stalls >= _STALL_ITERATIONS
+                or iteration - best_iteration >= _NO_PROGRESS_ITERATIONS):
             break
         r_d = res - p.zd + p.om
         mu = float((p.v @ p.zd + p.s @ p.om) / (2 * n))
         d = 1.0 / (p.zd / p.v + p.om / p.s)
-        chol = _factor(a.gram(d))
+        normal = a.gram(d)
+        chol = _factor(normal)
         if chol is None:
             break
         # Predictor (affine scaling), then Mehrotra's corrector centred at (mu_aff / mu)^3 mu.
-        d_lam, a_lam, d_v, d_z, d_o = _direction(a, p, d, chol, -p.v * p.zd, -p.s * p.om, r_d, r_p)
-        ap, ad = _steps(p, d_v, d_z, d_o)
-        mu_aff = float(((p.v + ap * d_v) @ (p.zd + ad * d_z) + (p.s - ap * d_v) @ (p.om + ad * d_o)) / (2 * n))
+        step = _direction(a, p, d, normal, chol, -p.v * p.zd, -p.s * p.om, r_d, r_p)
+        ap, ad = _steps(p, step)
+        mu_aff = float(((p.v + ap * step.v) @ (p.zd + ad * step.zd) + (p.s - ap * step.v) @ (p.om + ad * step.om))
+                       / (2 * n))
         target = (mu_aff / mu) ** 3 * mu
-        d_lam, a_lam, d_v, d_z, d_o = _direction(a, p, d, chol, target - p.v * p.zd - d_v * d_z,
-                                                 target - p.s * p.om + d_v * d_o, r_d, r_p)
-        ap, ad = _steps(p, d_v, d_z, d_o)
+        step = _direction(a, p, d, normal, chol, target - p.v * p.zd - step.v * step.zd,
+                          target - p.s * p.om + step.v * step.om, r_d, r_p)
+        ap, ad = _steps(p, step)
         # Gondzio: correct the products that a longer trial step would push out of [0.1, 10] x target.
         lo, hi = _CENTRALITY_BOX[0] * target, _CENTRALITY_BOX[1] * target
         for _ in range(correctors):
@@ -307,22 +331,24 @@ def _solve(
                 break
             tp = min(1.0, _CORRECTOR_AIM[0] * ap + _CORRECTOR_AIM[1])
             td = min(1.0, _CORRECTOR_AIM[0] * ad + _CORRECTOR_AIM[1])
-            p_vz, p_so = (p.v + tp * d_v) * (p.zd + td * d_z), (p.s - tp * d_v) * (p.om + td * d_o)
+            p_vz = (p.v + tp * step.v) * (p.zd + td * step.zd)
+            p_so = (p.s - tp * step.v) * (p.om + td * step.om)
             c_vz = np.maximum(np.clip(p_vz, lo, hi) - p_vz, -hi)
             c_so = np.maximum(np.clip(p_so, lo, hi) - p_so, -hi)
-            e_lam, e_a, e_v, e_z, e_o = _direction(a, p, d, chol, c_vz, c_so, 0.0, 0.0)
+            corrected = step + _direction(a, p, d, normal, chol, c_vz, c_so, 0.0, 0.0)
             used_correctors += 1
-            cp, cd = _steps(p, d_v + e_v, d_z + e_z, d_o + e_o)
+            cp, cd = _steps(p, corrected)
             if cp + cd < _CORRECTOR_GAIN * (ap + ad):
                 break
-            d_lam, a_lam, d_v, d_z, d_o, ap, ad = d_lam + e_lam, a_lam + e_a, d_v + e_v, d_z + e_z, d_o + e_o, cp, cd
+            step, ap, ad = corrected, cp, cd
         stalls = stalls + 1 if min(ap, ad) < 1e-3 else 0
         ap, ad = _STEP_FRACTION * ap, _STEP_FRACTION * ad
-        p = LadState(w, p.v + ap * d_v, p.s - ap * d_v, p.lam + ad * d_lam, p.zd + ad * d_z, p.om + ad * d_o)
-        # The step's effect on g - A lam and on A^T w - A^T v (the Newton direction solves A^T d_v = r_p; the
-        # correctors keep A^T d_v = 0): exact up to rounding, recomputed from scratch once the gap is small.
-        res = res - ad * a_lam
-        r_p = (1.0 - ap) * r_p
+        p = LadState(w, p.v + ap * step.v, p.s - ap * step.v, p.lam + ad * step.lam, p.zd + ad * step.zd,
+                     p.om + ad * step.om)
+        # What the step does to g - A lam and to A^T w - A^T v, without passes over the rows (exact up to
+        # rounding); both are recomputed from scratch once the gap is small.
+        res = res - ad * step.a_lam
+        r_p = r_p - ap * step.at_v
     assert best is not None
     _, x, y, primal, dual = best
     return LadResult(x=x, y=y, primal=primal, dual=dual, iterations=iteration, correctors=used_correctors, state=p)
