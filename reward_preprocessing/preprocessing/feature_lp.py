@@ -27,8 +27,8 @@ How it is solved exactly, and fast:
    weighted L1 problem with weights 1 / (1 + |res|), started from the previous
    step's primal point, accepted only if it lowers the objective, so the trace
    is monotone.
-5. **One BLAS thread** per call (SVD included), the interior point's row passes on fixed blocks of rows
-   shared by `threads` (`lad.RowBlocks`): bit-identical output for any thread count.
+5. **One BLAS thread** per call; the SVD's and the interior point's passes over the rows run on fixed blocks
+   of rows shared by `threads` (`blocked_svd`, `lad.RowBlocks`): bit-identical output for any thread count.
 """
 
 from __future__ import annotations

@@ -41,8 +41,9 @@ _CORRECTOR_AIM = (1.5, 0.1)
 _CORRECTOR_GAIN = 1.01
 _CENTRALITY_BOX = (0.1, 10.0)
 # While the relative duality gap is above this, the residual and the primal infeasibility follow each step
-# (`res - step * A d_lam`, `(1 - step) r_p`) instead of being recomputed: two passes over the rows fewer an
-# iteration. Below it (the last iterations, where the stopping test needs them exact) they are recomputed.
+# (`res - step * A d_lam`, `r_p - step * A^T d_v`, see `_Step`) instead of being recomputed: two passes over the
+# rows fewer an iteration. Below it (the last iterations, where the stopping test needs them exact) they are
+# recomputed.
 _UPDATE_ABOVE_GAP = 1e-6
 # Stop after this many consecutive iterations whose step is below 1e-3 (numerical stall near the optimum), or
 # after this many without a better iterate (past the attainable accuracy, the iterates wander and lose
@@ -293,10 +294,9 @@ def _solve(
     b_scale = max(float(np.abs(a.rmatvec(w)).max(initial=0.0)), 1.0)
     best: tuple[float, np.ndarray, np.ndarray, float, float] | None = None
     stalls = used_correctors = iteration = best_iteration = 0
-    res = r_p = np.zeros(0)
-    gap = 1.0
+    gap = 0.0  # the first iteration computes the residuals
     for iteration in range(1, max_iter + 1):
-        if iteration == 1 or gap < _UPDATE_ABOVE_GAP:  # else: followed through the last step (two passes fewer)
+        if gap < _UPDATE_ABOVE_GAP:  # else: followed through the last step (two passes fewer)
             res = g - a.matvec(p.lam)
             r_p = -a.rmatvec(p.v - w)  # A^T w - A^T v
         primal, dual = float(w @ np.abs(res)), float(-(g @ (p.v - w)))
