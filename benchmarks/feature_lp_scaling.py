@@ -56,17 +56,22 @@ def _mm_label(objective: str, mm: str) -> str:
     return mm if "log" in objective else ""
 
 
+def benchmark_problem(transitions: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(obs, next_obs, reward, episode_ids): the randomly shaped MountainCar reward plus a term that is no
+    shaping (a bonus for speed), so that the optimum is not trivially zero."""
+    from reward_preprocessing.envs.mountain_car import RandomPotentialParams, shaped_reward
+
+    obs, next_obs, ids = mountain_car_walks(transitions)
+    reward = shaped_reward(obs, next_obs, "random", 0.99, RandomPotentialParams.from_seed(0))
+    return obs, next_obs, reward + (np.abs(next_obs[:, 1]) > 0.02), ids
+
+
 def run_case(transitions: int, degree: int, objective: str, threads: int, mm: str) -> dict:
     import reward_preprocessing
-    from reward_preprocessing.envs.mountain_car import RandomPotentialParams, shaped_reward
     from reward_preprocessing.preprocessing.feature_lp import FeatureSettings, solve_features
     from reward_preprocessing.rewards.feature_potential import FeatureMap
 
-    obs, next_obs, ids = mountain_car_walks(transitions)
-    # The randomly shaped MountainCar reward plus a term that is no shaping (a bonus for speed), so that the
-    # optimum is not trivially zero.
-    reward = shaped_reward(obs, next_obs, "random", 0.99, RandomPotentialParams.from_seed(0))
-    reward = reward + (np.abs(next_obs[:, 1]) > 0.02)
+    obs, next_obs, reward, ids = benchmark_problem(transitions)
     components = [{"kind": "polynomial", "degree": degree}]
     start, cpu_start = time.perf_counter(), time.process_time()
     fmap = FeatureMap(LOW, HIGH, components)
