@@ -2,15 +2,17 @@
 
 MountainCar transitions from a uniformly random policy (the env's physics, vectorized here so that 1e5
 transitions take no time to make), the randomly shaped reward, Chebyshev features of total degree d
-(K = (d + 1)(d + 2) / 2 - 1). Each case runs in a fresh process, so its peak resident memory (VmHWM)
-is its own. ``--threads``: the interior point's row passes on that many threads (the answer is the same).
+(K = (d + 1)(d + 2) / 2 - 1), or with ``--maps`` any feature map of the config (``rbf:16`` = 16 x 16 Gaussians,
+``fourier:16`` = 17^2 - 1 cosines, ``polynomial:23``), to see whether a result belongs to the map or to the problem.
+Each case runs in a fresh process, so its peak resident memory (VmHWM) is its own. ``--threads``: the interior
+point's row passes on that many threads (the answer is the same).
 ``--mm``: log objectives with every MM step solved exactly, and/or with inexact intermediate steps.
 ``--baseline DIR``: each case also runs with the library of another checkout (for example a ``git worktree`` of
 an earlier commit), right after this one's, so that both are timed in one run on the same machine.
 
     python benchmarks/feature_lp_scaling.py [--transitions 1000 10000 100000] [--degrees 6 16 23]
-        [--objectives sparse_l1 sparse_log] [--threads 1 2] [--mm exact inexact] [--timeout 600]
-        [--baseline ../main-before]
+        [--maps rbf:16 fourier:16] [--objectives sparse_l1 sparse_log] [--threads 1 2] [--mm exact inexact]
+        [--timeout 600] [--baseline ../main-before]
 """
 
 from __future__ import annotations
@@ -51,6 +53,19 @@ def mountain_car_walks(transitions: int, seed: int = 0, horizon: int = 200) -> t
     return obs, next_obs, ids
 
 
+# A map spec's number, per kind: ``kind:number`` (a bare number is a polynomial degree).
+_MAP_PARAMETER = {"polynomial": "degree", "fourier": "order", "rbf": "per_dim"}
+
+
+def map_components(spec: str) -> list[dict]:
+    """The feature components of a map spec such as ``rbf:16`` (``23`` means ``polynomial:23``)."""
+    kind, _, number = spec.rpartition(":")
+    kind = kind or "polynomial"
+    if kind not in _MAP_PARAMETER or not number.isdigit():
+        raise ValueError(f"map {spec!r}: use KIND:NUMBER with KIND in {', '.join(_MAP_PARAMETER)}")
+    return [{"kind": kind, _MAP_PARAMETER[kind]: int(number)}]
+
+
 def _mm_label(objective: str, mm: str) -> str:
     """MM steps only exist for the log objectives."""
     return mm if "log" in objective else ""
@@ -66,13 +81,13 @@ def benchmark_problem(transitions: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return obs, next_obs, reward + (np.abs(next_obs[:, 1]) > 0.02), ids
 
 
-def run_case(transitions: int, degree: int, objective: str, threads: int, mm: str) -> dict:
+def run_case(transitions: int, spec: str, objective: str, threads: int, mm: str) -> dict:
     import reward_preprocessing
     from reward_preprocessing.preprocessing.feature_lp import FeatureSettings, solve_features
     from reward_preprocessing.rewards.feature_potential import FeatureMap
 
     obs, next_obs, reward, ids = benchmark_problem(transitions)
-    components = [{"kind": "polynomial", "degree": degree}]
+    components = map_components(spec)
     start, cpu_start = time.perf_counter(), time.process_time()
     fmap = FeatureMap(LOW, HIGH, components)
     features, next_features = fmap.numpy(obs), fmap.numpy(next_obs)
@@ -84,7 +99,8 @@ def run_case(transitions: int, degree: int, objective: str, threads: int, mm: st
                    if line.startswith("VmHWM"))
     return {
         "package": str(Path(reward_preprocessing.__file__).parent),
-        "transitions": transitions, "features": fmap.num_features, "objective": objective, "threads": threads,
+        "transitions": transitions, "map": spec, "features": fmap.num_features, "objective": objective,
+        "threads": threads,
         "mm": _mm_label(objective, mm),
         "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3), "peak_rss_mb": round(peak_kb / 1024, 1),
         "value": solution.value_after,
@@ -98,11 +114,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transitions", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--degrees", type=int, nargs="+", default=[6, 16, 23])
+    parser.add_argument("--maps", nargs="+", help="feature maps instead of --degrees, e.g. rbf:16 fourier:16")
     parser.add_argument("--objectives", nargs="+", default=["sparse_l1", "smooth_l1", "sparse_log"])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--mm", nargs="+", choices=["exact", "inexact"], default=["exact", "inexact"])
     parser.add_argument("--timeout", type=float, default=600.0)
-    parser.add_argument("--case", nargs=5, metavar=("N", "DEGREE", "OBJECTIVE", "THREADS", "MM"),
+    parser.add_argument("--case", nargs=5, metavar=("N", "MAP", "OBJECTIVE", "THREADS", "MM"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(RESULTS / "feature_lp_scaling"))
     parser.add_argument("--baseline", help="a checkout whose reward_preprocessing is timed beside this one")
@@ -110,25 +127,30 @@ def main() -> None:
     if args.baseline and not (Path(args.baseline) / "reward_preprocessing" / "__init__.py").is_file():
         parser.error(f"--baseline {args.baseline}: no reward_preprocessing package there")
     if args.case:
-        print(json.dumps(run_case(int(args.case[0]), int(args.case[1]), args.case[2], int(args.case[3]),
-                                  args.case[4])))
+        print(json.dumps(run_case(int(args.case[0]), args.case[1], args.case[2], int(args.case[3]), args.case[4])))
         return
+    maps = args.maps or [f"polynomial:{degree}" for degree in args.degrees]
+    for spec in maps:
+        try:
+            map_components(spec)
+        except ValueError as error:
+            parser.error(str(error))
     rows = []
-    header = (f"{'library':<8} {'objective':<11} {'mm':<7} {'transitions':>11} {'features':>8} {'threads':>7} "
-              f"{'seconds':>9} {'cpu s':>8} {'peak MB':>8} {'LPs':>4} {'IPM its':>7} {'gap':>9} method")
+    header = (f"{'library':<8} {'objective':<11} {'mm':<7} {'transitions':>11} {'map':<13} {'features':>8} "
+              f"{'threads':>7} {'seconds':>9} {'cpu s':>8} {'peak MB':>8} {'LPs':>4} {'IPM its':>7} {'gap':>9} method")
     print(header, flush=True)
     libraries = [None, str(Path(args.baseline).resolve())] if args.baseline else [None]
     for objective in args.objectives:
         for n in args.transitions:
-            for degree in args.degrees:
+            for spec in maps:
                 modes = args.mm if "log" in objective else ["exact"]
                 for threads, mm, library in itertools.product(args.threads, modes, libraries):
-                    row = _run_in_fresh_process(n, degree, objective, threads, mm, args.timeout, library)
+                    row = _run_in_fresh_process(n, spec, objective, threads, mm, args.timeout, library)
                     rows.append(row := {"library": library or "this", **row})
                     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
                     Path(args.out + ".json").write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
                     lead = (f"{'baseline' if library else 'this':<8} {objective:<11} {row['mm']:<7} {n:>11} "
-                            f"{row['features']:>8} {threads:>7}")
+                            f"{spec:<13} {row['features']:>8} {threads:>7}")
                     if row["seconds"] is None:
                         print(f"{lead} {'>' + str(int(args.timeout)):>9}", flush=True)
                     else:
@@ -138,19 +160,21 @@ def main() -> None:
 
 
 def _run_in_fresh_process(
-    n: int, degree: int, objective: str, threads: int, mm: str, timeout: float, library: str | None = None
+    n: int, spec: str, objective: str, threads: int, mm: str, timeout: float, library: str | None = None
 ) -> dict:
     """One case in its own interpreter (its own peak memory); a case over `timeout` seconds is recorded as such.
     `library`: a checkout whose package is imported instead of this one's (it comes first on PYTHONPATH)."""
-    cmd = [sys.executable, __file__, "--case", str(n), str(degree), objective, str(threads), mm]
+    cmd = [sys.executable, __file__, "--case", str(n), spec, objective, str(threads), mm]
     env = dict(os.environ)
     if library:
         env["PYTHONPATH"] = os.pathsep.join([library, *filter(None, [env.get("PYTHONPATH")])])
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True, env=env)
     except subprocess.TimeoutExpired:
-        k = (degree + 1) * (degree + 2) // 2 - 1
-        return {"transitions": n, "features": k, "objective": objective, "threads": threads,
+        from reward_preprocessing.rewards.feature_potential import component_size
+
+        k = sum(component_size(c, len(LOW)) for c in map_components(spec))
+        return {"transitions": n, "map": spec, "features": k, "objective": objective, "threads": threads,
                 "mm": _mm_label(objective, mm), "seconds": None, "timeout": timeout}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
