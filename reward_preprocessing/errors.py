@@ -11,3 +11,10 @@ class UserError(Exception):
 
 class ArtifactError(UserError):
     """A file or directory on disk is missing, corrupt or of the wrong kind."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's text, for a `UserError` that wraps it: torch appends C++ stack frames to
+    some messages, and a project error is one line."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else ""

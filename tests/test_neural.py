@@ -8,7 +8,7 @@ import torch as th
 from gymnasium import spaces
 
 from reward_preprocessing.envs.maze import LAYOUTS, build_tabular_model, env_id
-from reward_preprocessing.errors import UserError
+from reward_preprocessing.errors import UserError, first_line
 from reward_preprocessing.preprocessing.neural import consecutive_pairs, fit_potential
 from reward_preprocessing.rewards.io import load_reward_net, save_reward_net
 from reward_preprocessing.rewards.potentials import LinearPotential, MLPPotential, build_potential
@@ -140,6 +140,30 @@ def test_bad_input():
         fit_potential(*args, data["reward"], data["episode_ids"], "dense", linear(), GAMMA)
     with pytest.raises(UserError, match="unknown potential kind"):
         build_potential({"kind": "no_such_kind"})
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"obs_dim": 2, "hidden_sizes": [10**30]},  # found by the loader fuzzing: torch's overflow error is many lines
+    {"obs_dim": 10**30, "hidden_sizes": [8]},
+    {"obs_dim": 2, "hidden_sizes": [8, 2.5]},
+    {"obs_dim": 2, "hidden_sizes": [True]},
+])
+@pytest.mark.parametrize("kind", ["mlp", "critic"])
+def test_potential_widths_are_checked_in_one_line(kind, kwargs):
+    """A spec asking for an impossible layer fails with one line naming the widths, before torch sees it."""
+    with pytest.raises(UserError) as caught:
+        build_potential({"kind": kind, "kwargs": kwargs})
+    assert "\n" not in str(caught.value) and "layer widths" in str(caught.value)
+
+
+def test_potential_widths_accept_numpy_integers():
+    potential = build_potential({"kind": "mlp", "kwargs": {"obs_dim": np.int64(3), "hidden_sizes": [np.int32(4)]}})
+    assert potential(th.zeros(2, 3)).shape == (2,)
+
+
+def test_wrapped_errors_keep_their_first_line():
+    assert first_line(ValueError("bad size\nframe #0: c10::Error")) == "bad size"
+    assert first_line(ValueError("")) == ""
 
 
 def test_mlp_default_is_four_by_128():

@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 
 import reward_preprocessing
 from reward_preprocessing.artifacts import atomic_dir, dumps_json, read_json
-from reward_preprocessing.errors import ArtifactError, UserError
+from reward_preprocessing.errors import ArtifactError, UserError, first_line
 from reward_preprocessing.rewards.registry import reward_net_class
 from reward_preprocessing.rewards.spaces_json import space_from_json, space_to_json
 
@@ -38,12 +38,6 @@ def net_spec(net: RewardNet) -> dict[str, Any]:
         "observation_space": space_to_json(net.observation_space),
         "action_space": space_to_json(net.action_space),
     }
-
-
-def first_line(error: BaseException) -> str:
-    """The first line of an exception's text: torch appends C++ stack frames to some messages."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else ""
 
 
 def build_reward_net(spec: dict[str, Any]) -> RewardNet:

@@ -7,6 +7,7 @@ invisible next to its position.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,28 @@ from reward_preprocessing.rewards.registry import register_reward_net
 from reward_preprocessing.scaling import BoxScale, box_bounds
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
+# Widest layer (inputs included) a spec may ask for: far above any net here, far below what overflows torch's sizes.
+MAX_WIDTH = 1 << 20
+
+
+def _width(value: object) -> int | None:
+    """`value` as an int if it is an integer (Python's or numpy's, not a bool) in 1..MAX_WIDTH, else None."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        return None
+    width = operator.index(value)  # type: ignore[arg-type]
+    return width if 0 < width <= MAX_WIDTH else None
+
+
+def layer_widths(values: Sequence[object]) -> list[int]:
+    """`values` as ints, if every one is a layer width (an integer in 1..MAX_WIDTH); else one line saying so.
+
+    Why: widths come from JSON specs; int() would truncate 2.5 or accept true, and torch reports a size past
+    int64 in a many-line C++ message."""
+    values = list(values)
+    widths = [_width(v) for v in values]
+    if any(w is None for w in widths):
+        raise UserError(f"layer widths (inputs, hidden, outputs) must be integers in 1..{MAX_WIDTH}, got {values}")
+    return widths  # type: ignore[return-value]
 
 
 def build_mlp(in_size: int, hidden_sizes: Sequence[int], out_size: int, activation: str = "relu") -> nn.Sequential:
@@ -29,12 +52,12 @@ def build_mlp(in_size: int, hidden_sizes: Sequence[int], out_size: int, activati
     """
     if activation not in ACTIVATIONS:
         raise UserError(f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}")
+    width, *hidden, out = layer_widths([in_size, *hidden_sizes, out_size])
     layers: list[nn.Module] = []
-    width = int(in_size)
-    for hidden in hidden_sizes:
-        layers += [nn.Linear(width, int(hidden)), ACTIVATIONS[activation]()]
-        width = int(hidden)
-    layers.append(nn.Linear(width, int(out_size)))
+    for size in hidden:
+        layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
+        width = size
+    layers.append(nn.Linear(width, out))
     return nn.Sequential(*layers)
 
 
@@ -59,7 +82,7 @@ class MlpRewardNet(RewardNet):
         if use_action and not isinstance(action_space, spaces.Discrete):
             raise UserError("MlpRewardNet with use_action needs a Discrete action space")
         super().__init__(observation_space, action_space, normalize_images=False)
-        self.hid_sizes = [int(h) for h in hid_sizes]
+        self.hid_sizes = layer_widths(hid_sizes)
         self.use_action = bool(use_action)
         self.scale = BoxScale(*box_bounds(observation_space))
         in_size = 2 * observation_space.shape[0] + (int(action_space.n) if self.use_action else 0)

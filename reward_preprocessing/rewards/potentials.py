@@ -21,9 +21,9 @@ from typing import Any
 import torch as th
 from torch import nn
 
-from reward_preprocessing.errors import UserError
+from reward_preprocessing.errors import UserError, first_line
 from reward_preprocessing.rewards.feature_potential import FeaturePotential
-from reward_preprocessing.rewards.mlp import build_mlp
+from reward_preprocessing.rewards.mlp import build_mlp, layer_widths
 from reward_preprocessing.scaling import BoxScale
 
 
@@ -32,9 +32,7 @@ class LinearPotential(nn.Module):
 
     def __init__(self, obs_dim: int) -> None:
         super().__init__()
-        if obs_dim < 1:
-            raise UserError(f"a potential needs obs_dim >= 1, got {obs_dim}")
-        self.obs_dim = int(obs_dim)
+        (self.obs_dim,) = layer_widths([obs_dim])
         self.linear = nn.Linear(self.obs_dim, 1)
 
     def forward(self, obs: th.Tensor) -> th.Tensor:
@@ -49,10 +47,9 @@ class MLPPotential(nn.Module):
 
     def __init__(self, obs_dim: int, hidden_sizes: Sequence[int] = (128, 128, 128, 128)) -> None:
         super().__init__()
-        if obs_dim < 1 or not hidden_sizes or any(h < 1 for h in hidden_sizes):
-            raise UserError(f"an MLP potential needs obs_dim >= 1 and positive hidden sizes, got {hidden_sizes}")
-        self.obs_dim = int(obs_dim)
-        self.hidden_sizes = [int(h) for h in hidden_sizes]
+        if not hidden_sizes:
+            raise UserError("an MLP potential needs at least one hidden layer")
+        self.obs_dim, *self.hidden_sizes = layer_widths([obs_dim, *hidden_sizes])
         self.net = build_mlp(self.obs_dim, self.hidden_sizes, 1)
 
     def forward(self, obs: th.Tensor) -> th.Tensor:
@@ -78,10 +75,8 @@ class CriticPotential(nn.Module):
         high: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
-        if obs_dim < 1 or n_outputs < 1:
-            raise UserError("a critic potential needs obs_dim >= 1 and n_outputs >= 1")
-        self.obs_dim, self.n_outputs, self.activation = int(obs_dim), int(n_outputs), activation
-        self.hidden_sizes = [int(h) for h in hidden_sizes]
+        self.obs_dim, self.n_outputs, *self.hidden_sizes = layer_widths([obs_dim, n_outputs, *hidden_sizes])
+        self.activation = activation
         self.scale = BoxScale(low, high) if low is not None and high is not None else None
         self.net = build_mlp(self.obs_dim, self.hidden_sizes, self.n_outputs, activation)
 
@@ -107,7 +102,7 @@ class BoxMLPPotential(nn.Module):
     def __init__(self, low: Sequence[float], high: Sequence[float], hidden_sizes: Sequence[int] = (128, 128)) -> None:
         super().__init__()
         self.scale = BoxScale(low, high)
-        self.hidden_sizes = [int(h) for h in hidden_sizes]
+        self.hidden_sizes = layer_widths(hidden_sizes)
         self.net = build_mlp(len(self.scale.low), self.hidden_sizes, 1, "relu")
 
     def forward(self, obs: th.Tensor) -> th.Tensor:
@@ -136,5 +131,5 @@ def build_potential(spec: dict[str, Any], seed: int = 0) -> nn.Module:
         th.manual_seed(seed)
         try:
             return POTENTIALS[kind](**spec.get("kwargs", {}))
-        except TypeError as e:
-            raise UserError(f"invalid arguments for a {kind!r} potential: {e}") from e
+        except (TypeError, ValueError, OverflowError, RuntimeError) as e:
+            raise UserError(f"invalid arguments for a {kind!r} potential: {type(e).__name__}: {first_line(e)}") from e
