@@ -13,8 +13,15 @@ class ArtifactError(UserError):
     """A file or directory on disk is missing, corrupt or of the wrong kind."""
 
 
-def first_line(error: BaseException) -> str:
-    """The first line of an exception's text, for a `UserError` that wraps it: torch appends C++ stack frames to
-    some messages, and a project error is one line."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else ""
+def one_line(error: BaseException) -> str:
+    """An exception's text on one line, for a `UserError` that wraps it (a project error is one line).
+
+    torch appends C++ stack frames to some messages ("Exception raised from ...", "frame #0: ..."): they are
+    dropped. Other lines (a state dict's missing keys, say) are kept, joined by spaces."""
+    kept = []
+    for line in str(error).splitlines():
+        if line.startswith("Exception raised from"):
+            break
+        if line.strip() and not line.lstrip().startswith("frame #"):
+            kept.append(" ".join(line.split()))
+    return " ".join(kept)

@@ -8,7 +8,7 @@ import torch as th
 from gymnasium import spaces
 
 from reward_preprocessing.envs.maze import LAYOUTS, build_tabular_model, env_id
-from reward_preprocessing.errors import UserError, first_line
+from reward_preprocessing.errors import UserError, one_line
 from reward_preprocessing.preprocessing.neural import consecutive_pairs, fit_potential
 from reward_preprocessing.rewards.io import load_reward_net, save_reward_net
 from reward_preprocessing.rewards.potentials import LinearPotential, MLPPotential, build_potential
@@ -161,9 +161,14 @@ def test_potential_widths_accept_numpy_integers():
     assert potential(th.zeros(2, 3)).shape == (2,)
 
 
-def test_wrapped_errors_keep_their_first_line():
-    assert first_line(ValueError("bad size\nframe #0: c10::Error")) == "bad size"
-    assert first_line(ValueError("")) == ""
+def test_wrapped_errors_are_one_line():
+    """torch's C++ frames are dropped; a Python message's other lines are kept, joined."""
+    torch_error = ValueError("Overflow when unpacking long long\nException raised from unpack at x.cpp:12 (most "
+                             "recent call first):\nframe #0: c10::Error::Error() + 0x9d\nframe #1: f()")
+    assert one_line(torch_error) == "Overflow when unpacking long long"
+    assert one_line(RuntimeError("Error(s) in loading state_dict:\n\tMissing key(s): 'a',  'b'.")) == (
+        "Error(s) in loading state_dict: Missing key(s): 'a', 'b'.")
+    assert one_line(ValueError("")) == ""
 
 
 def test_mlp_default_is_four_by_128():

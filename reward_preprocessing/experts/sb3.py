@@ -30,7 +30,7 @@ import reward_preprocessing.envs  # noqa: F401  (registers the envs)
 from reward_preprocessing.artifacts import atomic_path
 from reward_preprocessing.devices import Device, resolve_device
 from reward_preprocessing.envs.spec import env_spec
-from reward_preprocessing.errors import ArtifactError, UserError
+from reward_preprocessing.errors import ArtifactError, UserError, one_line
 from reward_preprocessing.experts.evaluation import evaluate_policy
 from reward_preprocessing.experts.features import BoxScaler
 from reward_preprocessing.experts.schedules import REBUILT_ON_LOAD, picklable_hyperparams
@@ -239,7 +239,7 @@ def load_sb3_expert(path: str | os.PathLike, algo: str | None = None) -> BaseAlg
     try:
         return ALGOS[algo].load(str(path), device="cpu")
     except (KeyError, ValueError, RuntimeError, zipfile.BadZipFile) as e:
-        raise ArtifactError(f"{path}: cannot load as a {algo.upper()} model ({e})") from e
+        raise ArtifactError(f"{path}: cannot load as a {algo.upper()} model ({one_line(e)})") from e
 
 
 def critic_values(model: BaseAlgorithm, obs: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from imitation.rewards import reward_nets as rn
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
 from reward_preprocessing.envs import procgen
-from reward_preprocessing.errors import ArtifactError, UserError
+from reward_preprocessing.errors import ArtifactError, UserError, one_line
 from reward_preprocessing.rewards.imitation_nets import ImitationRewardNet, describe_net
 from reward_preprocessing.rewards.io import load_reward_net, read_spec, save_reward_net
 from reward_preprocessing.rewards.safe_pickle import torch_load
@@ -142,7 +142,8 @@ def convert_reward_net(original: Any) -> ImitationRewardNet:
     except UserError:
         raise
     except _BROKEN as e:  # a pickle that restored an object without the attributes its class needs
-        raise ArtifactError(f"the unpickled {type(original).__name__} is incomplete ({type(e).__name__}: {e})") from e
+        raise ArtifactError(
+            f"the unpickled {type(original).__name__} is incomplete ({type(e).__name__}: {one_line(e)})") from e
     target = converted.net.state_dict()
     if set(source) != set(target) or any(source[k].shape != target[k].shape for k in source):
         raise ArtifactError("the rebuilt net does not have the original's tensors; it has modules this importer "
@@ -194,7 +195,8 @@ def import_imitation_reward_net(
         original.eval()
         want, want_processed = _rewards(original, transitions)
     except _BROKEN as e:
-        raise ArtifactError(f"{path}: the original net fails on sample transitions ({type(e).__name__}: {e})") from e
+        raise ArtifactError(
+            f"{path}: the original net fails on sample transitions ({type(e).__name__}: {one_line(e)})") from e
     got, got_processed = _rewards(converted, transitions)
     report = ImportReport(
         original_class=type(original).__name__,

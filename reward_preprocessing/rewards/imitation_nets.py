@@ -19,7 +19,7 @@ from imitation.rewards import reward_nets as rn
 from imitation.util import networks
 from torch import nn
 
-from reward_preprocessing.errors import UserError
+from reward_preprocessing.errors import UserError, one_line
 from reward_preprocessing.rewards.registry import register_reward_net
 
 # Layer type -> (class, attributes passed to its constructor). Activations and pooling have no weights;
@@ -185,7 +185,7 @@ def build_layer(desc: Any) -> nn.Module:
     try:
         return cls(**kwargs)
     except (ValueError, TypeError, RuntimeError) as e:
-        raise UserError(f"imported net spec: cannot build {kind} ({e})") from e
+        raise UserError(f"imported net spec: cannot build {kind} ({one_line(e)})") from e
 
 
 def build_sequential(layers: Any, where: str) -> nn.Sequential:
@@ -243,7 +243,7 @@ def build_net(desc: Any, obs_space: spaces.Space, act_space: spaces.Space, depth
             potential._potential_net = build_sequential(desc.get("net"), f"{kind}.net")
             return potential
     except (ValueError, TypeError, AssertionError) as e:  # imitation's own checks of spaces and flags
-        raise UserError(f"imported net spec: cannot build {kind} for these spaces ({e})") from e
+        raise UserError(f"imported net spec: cannot build {kind} for these spaces ({one_line(e)})") from e
     raise UserError(f"imported net spec: unknown net type {kind!r}")
 
 

@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 
 import reward_preprocessing
 from reward_preprocessing.artifacts import atomic_dir, dumps_json, read_json
-from reward_preprocessing.errors import ArtifactError, UserError, first_line
+from reward_preprocessing.errors import ArtifactError, UserError, one_line
 from reward_preprocessing.rewards.registry import reward_net_class
 from reward_preprocessing.rewards.spaces_json import space_from_json, space_to_json
 
@@ -52,7 +52,7 @@ def build_reward_net(spec: dict[str, Any]) -> RewardNet:
     except UserError:
         raise
     except _BUILD_ERRORS as e:
-        raise UserError(f"invalid reward-net spec: {type(e).__name__}: {first_line(e)}") from e
+        raise UserError(f"invalid reward-net spec: {type(e).__name__}: {one_line(e)}") from e
 
 
 def save_reward_net(
@@ -211,7 +211,7 @@ def load_reward_net(path: str | os.PathLike, allow_pickle: bool = False) -> Rewa
     except UserError:
         raise
     except _BUILD_ERRORS as e:
-        reason = f"{type(e).__name__}: {first_line(e)}"
+        reason = f"{type(e).__name__}: {one_line(e)}"
         raise ArtifactError(f"{path / SPEC_FILE}: invalid reward-net spec ({reason})") from e
     if stored != expected:
         name = min(k for k in set(stored) | set(expected) if stored.get(k) != expected.get(k))
@@ -222,14 +222,14 @@ def load_reward_net(path: str | os.PathLike, allow_pickle: bool = False) -> Rewa
     try:
         tensors = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as e:
-        raise ArtifactError(f"{weights}: corrupt safetensors file ({first_line(e)}); regenerate the model") from e
+        raise ArtifactError(f"{weights}: corrupt safetensors file ({one_line(e)}); regenerate the model") from e
     try:
         net = build_reward_net(spec)
         net.load_state_dict(tensors)
     except UserError:
         raise
     except _BUILD_ERRORS as e:
-        reason = f"{type(e).__name__}: {first_line(e)}"
+        reason = f"{type(e).__name__}: {one_line(e)}"
         raise ArtifactError(f"{path / SPEC_FILE}: invalid reward-net spec ({reason})") from e
     net.eval()
     return net

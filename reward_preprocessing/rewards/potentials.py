@@ -21,7 +21,7 @@ from typing import Any
 import torch as th
 from torch import nn
 
-from reward_preprocessing.errors import UserError, first_line
+from reward_preprocessing.errors import UserError, one_line
 from reward_preprocessing.rewards.feature_potential import FeaturePotential
 from reward_preprocessing.rewards.mlp import build_mlp, layer_widths
 from reward_preprocessing.scaling import BoxScale
@@ -132,4 +132,4 @@ def build_potential(spec: dict[str, Any], seed: int = 0) -> nn.Module:
         try:
             return POTENTIALS[kind](**spec.get("kwargs", {}))
         except (TypeError, ValueError, OverflowError, RuntimeError) as e:
-            raise UserError(f"invalid arguments for a {kind!r} potential: {type(e).__name__}: {first_line(e)}") from e
+            raise UserError(f"invalid arguments for a {kind!r} potential: {type(e).__name__}: {one_line(e)}") from e
