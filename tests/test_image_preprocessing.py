@@ -193,3 +193,13 @@ def test_non_image_model_is_refused_by_image_preprocessing(tmp_path):
     with pytest.raises(UserError, match="not an image reward model"):
         preprocess_image_model_dir(tmp_path / "model", tmp_path / "r", "sparse_l1", tmp_path / "x", settings)
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"channels": [2.5]}, {"channels": [10**30]}, {"features_dim": True}, {"obs_shape": (8, 8.5, 3)},
+])
+def test_cnn_potential_widths_are_checked_in_one_line(kwargs):
+    """2.5 is refused, not truncated; a size past int64 fails in one line before torch sees it."""
+    with pytest.raises(UserError, match="must be integers") as caught:
+        CnnPotential(**{"obs_shape": SHAPE, "channels": [4], "features_dim": 8, **kwargs})
+    assert "\n" not in str(caught.value)

@@ -20,6 +20,7 @@ from torch import nn
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.rewards.cnn import image_to_float
 from reward_preprocessing.rewards.impala import IMPALA_CHANNELS, impala_blocks, impala_features, pooled_size
+from reward_preprocessing.rewards.mlp import layer_widths
 from reward_preprocessing.rewards.potentials import POTENTIALS
 
 
@@ -36,13 +37,13 @@ class CnnPotential(nn.Module):
         bf16: bool = False,
     ) -> None:
         super().__init__()
-        if len(obs_shape) != 3 or min(obs_shape) < 1:
+        if len(obs_shape) != 3:
             raise UserError(f"a CNN potential needs (height, width, channels) observations, got {list(obs_shape)}")
-        if not channels or min(channels) < 1 or features_dim < 1:
-            raise UserError("a CNN potential needs positive channels and features_dim")
-        self.obs_shape = [int(x) for x in obs_shape]
-        self.channels = [int(c) for c in channels]
-        self.features_dim = int(features_dim)
+        if not channels:
+            raise UserError("a CNN potential needs at least one block of channels")
+        self.obs_shape = layer_widths(obs_shape, "a CNN potential's observation shape")
+        *self.channels, self.features_dim = layer_widths([*channels, features_dim], "a CNN potential's channels "
+                                                         "and features_dim")
         self.scale = float(scale)
         self.channels_last, self.bf16 = bool(channels_last), bool(bf16)
         height, width, in_channels = self.obs_shape

@@ -33,7 +33,7 @@ def _width(value: object) -> int | None:
     return width if 0 < width <= MAX_WIDTH else None
 
 
-def layer_widths(values: Sequence[object]) -> list[int]:
+def layer_widths(values: Sequence[object], what: str = "layer widths (inputs, hidden, outputs)") -> list[int]:
     """`values` as ints, if every one is a layer width (an integer in 1..MAX_WIDTH); else one line saying so.
 
     Why: widths come from JSON specs; int() would truncate 2.5 or accept true, and torch reports a size past
@@ -41,7 +41,7 @@ def layer_widths(values: Sequence[object]) -> list[int]:
     values = list(values)
     widths = [_width(v) for v in values]
     if any(w is None for w in widths):
-        raise UserError(f"layer widths (inputs, hidden, outputs) must be integers in 1..{MAX_WIDTH}, got {values}")
+        raise UserError(f"{what} must be integers in 1..{MAX_WIDTH}, got {values}")
     return widths  # type: ignore[return-value]
 
 
