@@ -147,6 +147,7 @@ def test_bad_input():
     {"obs_dim": 10**30, "hidden_sizes": [8]},
     {"obs_dim": 2, "hidden_sizes": [8, 2.5]},
     {"obs_dim": 2, "hidden_sizes": [True]},
+    {"obs_dim": 2, "hidden_sizes": [np.True_]},
 ])
 @pytest.mark.parametrize("kind", ["mlp", "critic"])
 def test_potential_widths_are_checked_in_one_line(kind, kwargs):

@@ -144,3 +144,13 @@ def test_npz_claiming_a_huge_array_is_refused_before_allocating(tmp_path):
         z.writestr("obs.npy", header.getvalue() + b"\0" * 64)
     with pytest.raises(ArtifactError, match="claims shape"):
         load_trajectories(tmp_path / "t.npz")
+
+
+@pytest.mark.parametrize("data", [b"\x80\x04\x8b\x01\x00", b"\x80\x04G\x00\x00"], ids=["long4", "binfloat"])
+def test_truncated_opcode_argument_is_one_artifact_error(data, tmp_path):
+    """Found by the trajectory fuzzing: the unpickler reads these arguments with struct, whose error escaped."""
+    path = tmp_path / "t.pkl"
+    path.write_bytes(data)
+    with pytest.raises(ArtifactError, match="cannot unpickle safely .error: unpack requires") as caught:
+        safe_pickle.load_pickle_file(path)
+    assert "\n" not in str(caught.value)

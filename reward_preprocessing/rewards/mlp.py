@@ -11,6 +11,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch as th
 from gymnasium import spaces
 from imitation.rewards.reward_nets import RewardNet
@@ -26,8 +27,9 @@ MAX_WIDTH = 1 << 20
 
 
 def _width(value: object) -> int | None:
-    """`value` as an int if it is an integer (Python's or numpy's, not a bool) in 1..MAX_WIDTH, else None."""
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
+    """`value` as an int if it is an integer (Python's or numpy's, not a bool of either) in 1..MAX_WIDTH, else
+    None."""
+    if isinstance(value, bool | np.bool_) or not hasattr(value, "__index__"):
         return None
     width = operator.index(value)  # type: ignore[arg-type]
     return width if 0 < width <= MAX_WIDTH else None

@@ -22,6 +22,7 @@ import importlib
 import io
 import os
 import pickle
+import struct
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import IO, Any, ClassVar
 
 import numpy as np
 
-from reward_preprocessing.errors import ArtifactError
+from reward_preprocessing.errors import ArtifactError, one_line
 
 _TORCH_NN = "torch.nn.modules"
 
@@ -365,12 +366,13 @@ _LOAD_ERRORS = (
     NotImplementedError,
     zipfile.BadZipFile,
     OSError,
+    struct.error,  # a truncated LONG4 / BINFLOAT / BININT argument (the Python unpickler reads it with struct)
 )
 
 
 def _short(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0][:300]}" if text else type(error).__name__
+    text = one_line(error)
+    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
 
 
 def _check_torch_zip(file: Path | IO[bytes], size: int, where: str | None = None) -> None:
