@@ -6,6 +6,9 @@
 SNAKEMAKE = .venv/bin/snakemake
 CORES ?= 8
 TARGET ?= all
+# Test processes (pytest-xdist): one per CPU, at most 4. Whole test files go to one process (--dist loadfile), so
+# a module's fixtures and the session's tiny workflow run are built once per process, not once per test.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n > 4 ? 4 : n )))
 
 .PHONY: setup heatmap run test lint
 
@@ -19,7 +22,7 @@ run: setup
 	$(SNAKEMAKE) --cores $(CORES) $(TARGET)
 
 test: setup
-	.venv/bin/pytest
+	.venv/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup
 	.venv/bin/ruff check .
