@@ -6,9 +6,11 @@
 SNAKEMAKE = .venv/bin/snakemake
 CORES ?= 8
 TARGET ?= all
-# Test processes (pytest-xdist): one per CPU, at most 4. Whole test files go to one process (--dist loadfile), so
-# a module's fixtures and the session's tiny workflow run are built once per process, not once per test.
-TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n > 4 ? 4 : n )))
+# Test processes (pytest-xdist): one per CPU, at most 4 (TEST_WORKERS=0: one process, no xdist). Whole test files
+# go to one process (--dist loadfile), so a module's fixtures and the session's tiny workflow run are built once
+# per process, not once per test.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1); \
+	echo $$(( n > 4 ? 4 : n )))
 
 .PHONY: setup heatmap run test lint
 
