@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 
@@ -12,11 +13,12 @@ import scipy.sparse as sp
 import torch as th
 from hypothesis import given
 from hypothesis import strategies as st
+from tqdm.auto import tqdm
 
 from reward_preprocessing.data.rollouts import RolloutSource, collect_rollouts, save_rollouts
 from reward_preprocessing.envs.mountain_car import ENV_ID
 from reward_preprocessing.errors import UserError
-from reward_preprocessing.preprocessing import lad
+from reward_preprocessing.preprocessing import feature_lp, lad
 from reward_preprocessing.preprocessing.feature_lp import (
     ExactL1,
     FeatureSettings,
@@ -272,6 +274,21 @@ def test_mm_trace_is_monotone_from_the_l1_optimum(objective):
         assert trace[0] == pytest.approx(objective_value(l1.preprocessed, objective, pairs), rel=1e-9)
     assert len(trace) >= 2 and np.all(np.diff(trace) < 0) and log.info["monotone"]
     assert log.value_after == pytest.approx(trace[-1], rel=1e-9) and log.info["converged_by"] != "max_iter"
+
+
+def test_progress_bar_counts_the_lp_solves_and_changes_nothing(capsys, monkeypatch):
+    """MM's steps take seconds each at 10^5 transitions: the bar shows them (on stderr), the answer is the same."""
+    monkeypatch.setattr(feature_lp, "tqdm", functools.partial(tqdm, mininterval=0))  # these solves take ms
+    f, fn, reward, ids = _problem(degree=4, n_episodes=6)
+    reward = reward * 5.0
+    quiet = solve_features(f, fn, reward, ids, "sparse_log", 0.99)
+    assert capsys.readouterr().err == ""
+    shown = solve_features(f, fn, reward, ids, "sparse_log", 0.99, progress=True)
+    err = capsys.readouterr().err
+    solves = shown.info["lp_solves"]
+    assert solves >= 2 and "exact sparse_log" in err and f"{solves}LP" in err.replace(" ", "")
+    assert f"value={shown.value_after:.8g}" in err
+    np.testing.assert_array_equal(shown.preprocessed, quiet.preprocessed)
 
 
 @pytest.mark.parametrize("objective", ["sparse_log", "smooth_log"])

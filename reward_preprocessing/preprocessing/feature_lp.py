@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch as th
+from tqdm.auto import tqdm
 
 from reward_preprocessing.data.rollouts import load_rollouts
 from reward_preprocessing.data.transitions import TransitionBatch
@@ -261,12 +262,14 @@ def solve_features(
     dones: np.ndarray | None = None,
     settings: FeatureSettings | None = None,
     threads: int | None = None,
+    progress: bool = False,
 ) -> FeatureSolution:
     """The exact optimum of `objective` over potentials ``features @ w`` (log objectives: MM from the L1 optimum);
-    `threads` share the interior point's passes over the rows (default: every CPU this process may use)."""
-    with one_blas_thread():
+    `threads` share the interior point's passes over the rows (default: every CPU this process may use).
+    `progress`: a bar counting the weighted L1 solves (MM's steps take seconds each at 10^5 transitions)."""
+    with one_blas_thread(), tqdm(desc=f"exact {objective}", unit="LP", disable=not progress, leave=False) as bar:
         return _solve_features(features, next_features, reward, episode_ids, objective, gamma, dones, settings,
-                               threads)
+                               threads, bar)
 
 
 def _solve_features(
@@ -279,6 +282,7 @@ def _solve_features(
     dones: np.ndarray | None,
     settings: FeatureSettings | None,
     threads: int | None,
+    bar: tqdm,
 ) -> FeatureSolution:
     check_objective(objective)
     settings = settings or FeatureSettings()
@@ -327,6 +331,7 @@ def _solve_features(
     g = h - u @ z0
     solver = ExactL1(g, u, threads=threads)
     z, res, cert = solver.solve(np.ones(len(g)))
+    bar.update()
     info: dict[str, Any] = {
         "features": k,
         "rank": len(s),
@@ -339,7 +344,7 @@ def _solve_features(
         "lp_iterations": cert.iterations,
     }
     if is_log(objective):
-        z, mm = _majorize_minimize(solver, z, res, settings.mm_tol, settings.mm_max_iter, settings.mm_inexact)
+        z, mm = _majorize_minimize(solver, z, res, settings.mm_tol, settings.mm_max_iter, settings.mm_inexact, bar)
         info.update(mm)
     info["lp_solves"] = solver.lp_solves
     info["lp_iterations_total"] = solver.iterations
@@ -366,7 +371,7 @@ def _log_mean(res: np.ndarray) -> float:
 
 
 def _majorize_minimize(
-    solver: ExactL1, z: np.ndarray, res: np.ndarray, tol: float, max_iter: int, inexact: bool
+    solver: ExactL1, z: np.ndarray, res: np.ndarray, tol: float, max_iter: int, inexact: bool, bar: tqdm,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """log(1 + |x|) <= log(1 + |x_k|) + (|x| - |x_k|) / (1 + |x_k|): each step a weighted L1 solve, started from
     the previous step's point.
@@ -401,6 +406,8 @@ def _majorize_minimize(
             if not cand_value < value or value - cand_value <= tol * value:  # decides: solve it exactly
                 candidate, cand_res, cert = solver.solve(weights, resume=True)
                 cand_value = _log_mean(cand_res)
+        bar.update()
+        bar.set_postfix(value=f"{cand_value:.8g}", refresh=False)
         exact = cert.method != "interior_point_inexact"
         if exact:
             gaps.append(cert.gap)
@@ -437,6 +444,7 @@ def preprocess_features_model_dir(
     gamma: float = 0.99,
     settings: FeatureSettings | None = None,
     threads: int | None = None,
+    progress: bool = True,
 ) -> FeatureSolution:
     """Solve exactly for a feature potential over the rollouts' transitions and write `out_dir`
     (a `PreprocessedRewardNet` + metrics.json), like `neural_run.preprocess_neural_model_dir`."""
@@ -455,7 +463,7 @@ def preprocess_features_model_dir(
     obs, next_obs = data.preprocessed_obs(net)
     fmap = potential.feature_map
     solution = solve_features(fmap.numpy(obs), fmap.numpy(next_obs), reward, data.episode_ids, objective, gamma,
-                              data.dones, settings, threads)
+                              data.dones, settings, threads, progress)
     potential.set_weights(solution.weights)
     preprocessed = PreprocessedRewardNet.from_parts(net, potential, gamma, solution.shift)
     with th.no_grad():

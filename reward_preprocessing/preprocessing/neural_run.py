@@ -134,7 +134,7 @@ def preprocess_neural_model_dir(
     settings = settings or NeuralPreprocessSettings()
     if settings.potential == "features":
         return preprocess_features_model_dir(model_dir, rollouts_dir, objective, out_dir, settings.gamma,
-                                             settings.features, threads)
+                                             settings.features, threads, progress)
     fit, gamma, potential = settings.fit, settings.gamma, settings.potential
     device = resolve_device(settings.device)
     spec = read_spec(model_dir)
