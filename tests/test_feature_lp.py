@@ -287,7 +287,7 @@ def test_progress_bar_counts_the_lp_solves_and_changes_nothing(capsys, monkeypat
     err = capsys.readouterr().err
     solves = shown.info["lp_solves"]
     assert solves >= 2 and "exact sparse_log" in err and f"{solves}LP" in err.replace(" ", "")
-    assert f"value={shown.value_after:.8g}" in err
+    assert f"value={shown.value_after:.8g}" in err and shown.work == f"{solves} LP solves"
     np.testing.assert_array_equal(shown.preprocessed, quiet.preprocessed)
 
 

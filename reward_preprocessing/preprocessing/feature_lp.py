@@ -236,8 +236,9 @@ class FeatureSolution:
     info: dict[str, Any]
 
     @property
-    def epochs(self) -> int:  # the scripts' log line counts LP solves where a fit counts epochs
-        return int(self.info.get("lp_solves", 0))
+    def work(self) -> str:
+        """What the solve took, for the scripts' log line (a fit reports its epochs)."""
+        return f"{int(self.info.get('lp_solves', 0))} LP solves"
 
     def metrics(self) -> dict[str, Any]:
         return {

@@ -65,6 +65,11 @@ class NeuralPreprocessResult:
     seconds: float
     history: list[float] = field(default_factory=list)  # full-data objective after each epoch
 
+    @property
+    def work(self) -> str:
+        """What the fit took, for the scripts' log line (an exact feature solve reports its LP solves)."""
+        return f"{self.epochs} epochs"
+
     def metrics(self) -> dict[str, Any]:
         return {
             "objective": self.objective,

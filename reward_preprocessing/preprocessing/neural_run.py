@@ -187,6 +187,6 @@ def preprocess_neural_stage(
         out = Path(out_root, objective)
         results[objective] = result = preprocess_neural_model_dir(model_dir, rollouts_dir, objective, out, settings,
                                                                   expert, progress, threads)
-        log.info("%s: %s %.6g -> %.6g (%d epochs, %.1fs)", model_dir, objective, result.value_before,
-                 result.value_after, result.epochs, result.seconds)
+        log.info("%s: %s %.6g -> %.6g (%s, %.1fs)", model_dir, objective, result.value_before,
+                 result.value_after, result.work, result.seconds)
     return results
