@@ -408,7 +408,7 @@ def _majorize_minimize(
                 candidate, cand_res, cert = solver.solve(weights, resume=True)
                 cand_value = _log_mean(cand_res)
         bar.update()
-        bar.set_postfix(value=f"{cand_value:.8g}", refresh=False)
+        bar.set_postfix(value=f"{min(value, cand_value):.8g}", refresh=False)  # a rejected step keeps value
         exact = cert.method != "interior_point_inexact"
         if exact:
             gaps.append(cert.gap)
