@@ -7,9 +7,10 @@ Chebyshev features of total degree d). Prints and saves:
 * the residuals at the sparse_l1 optimum: quantiles and how many lie below each threshold;
 * per iteration of that L1 solve: mu, the predictor's primal and dual steps, how many rows block the predictor
   (their ratio within a factor 2 of the limiting one), the spread of the complementarity products around mu, and
-  how many of the K rows of largest D are rows of the optimal basis (the K rows of smallest |residual|).
+  how many of the K rows of largest D are rows of the optimal basis (the K rows of smallest |residual|), and the
+  share of the rows whose scaling partial updating refreshed in the normal matrix (1 where it was rebuilt).
 
-Observes the solver by wrapping `lad._steps` and `lad.RowBlocks.gram` (read-only: the solve is unchanged).
+Observes the solver by wrapping `lad._steps` and `lad.NormalMatrix.update` (read-only: the solve is unchanged).
 
     python benchmarks/lad_profile.py [--transitions 100000] [--degree 23] [--threads 2] [--out ...]
 """
@@ -46,9 +47,10 @@ class Recorder:
         self.normal_diagonals: list[np.ndarray] = []
         self.residuals: np.ndarray | None = None
         self._predictor_pending = False
+        self._updated_share = 1.0
 
     def install(self) -> None:
-        solve, steps, gram = feature_lp.ExactL1.solve, lad._steps, lad.RowBlocks.gram
+        solve, steps, update = feature_lp.ExactL1.solve, lad._steps, lad.NormalMatrix.update
 
         def recorded_solve(solver, weights, *args, **kwargs):
             start, before = time.perf_counter(), solver.iterations
@@ -59,20 +61,23 @@ class Recorder:
                 self.residuals = out[1]
             return out
 
-        def recorded_gram(blocks, d):
+        def recorded_update(normal, d):
+            before = normal.rows_updated
+            update(normal, d)
             if self.residuals is None:  # the first (L1) solve only
                 self.normal_diagonals.append(d.copy())
                 self._predictor_pending = True
-            return gram(blocks, d)
+                self._updated_share = (normal.rows_updated - before) / len(d)
 
         def recorded_steps(p, step):
             primal_step, dual_step = steps(p, step)
             if self._predictor_pending:  # the first _steps call of an iteration is the predictor's
                 self._predictor_pending = False
-                self.iterations.append(_predictor_record(p, step, primal_step, dual_step))
+                self.iterations.append({**_predictor_record(p, step, primal_step, dual_step),
+                                        "rows_updated": self._updated_share})
             return primal_step, dual_step
 
-        feature_lp.ExactL1.solve, lad._steps, lad.RowBlocks.gram = recorded_solve, recorded_steps, recorded_gram
+        feature_lp.ExactL1.solve, lad._steps, lad.NormalMatrix.update = recorded_solve, recorded_steps, recorded_update
 
 
 def _predictor_record(p: lad.LadState, step: Any, primal_step: float, dual_step: float) -> dict[str, Any]:
@@ -103,7 +108,7 @@ def main() -> None:
     lines = [f"{args.transitions} transitions x {fmap.num_features} features, {args.threads} threads, mm_tol 1e-4"]
     for mode in ("exact", "inexact"):
         recorder = Recorder()
-        saved = feature_lp.ExactL1.solve, lad._steps, lad.RowBlocks.gram
+        saved = feature_lp.ExactL1.solve, lad._steps, lad.NormalMatrix.update
         recorder.install()
         try:
             start = time.perf_counter()
@@ -112,7 +117,7 @@ def main() -> None:
                                                                mm_inexact=mode == "inexact"))
             seconds = time.perf_counter() - start
         finally:
-            feature_lp.ExactL1.solve, lad._steps, lad.RowBlocks.gram = saved
+            feature_lp.ExactL1.solve, lad._steps, lad.NormalMatrix.update = saved
         report[mode] = {"seconds": seconds, "value": solution.value_after, "rank": solution.info["rank"],
                         "lps": recorder.lps}
         lines.append(f"sparse_log, {mode} MM steps: {seconds:.1f} s, value {solution.value_after:.8f}, "
@@ -141,10 +146,11 @@ def _l1_report(recorder: Recorder, rank: int, report: dict[str, Any]) -> list[st
     lines = ["L1 optimum, |residual| quantiles: " + ", ".join(f"{q}: {v:.1e}" for q, v in quantiles.items()),
              "  rows below: " + ", ".join(f"{t}: {c}" for t, c in below.items()),
              f"L1 solve per iteration (predictor steps; rows blocking it; products / mu; rows of the {rank} "
-             "largest D in the optimal basis):"]
+             "largest D in the optimal basis; share of the rows updated in the normal matrix):"]
     lines += [f"  {i + 1:>3} mu {r['mu']:.1e} steps ({r['primal_step']:.2f}, {r['dual_step']:.2f}) blocking "
               f"{r['blocking_rows']:>6} products min {r['product_min']:.1e} [{r['product_q001']:.2f}, "
-              f"{r['product_q999']:.2f}] basis {r['basis_overlap']:>4}" for i, r in enumerate(recorder.iterations)]
+              f"{r['product_q999']:.2f}] basis {r['basis_overlap']:>4} updated {r['rows_updated']:.2f}"
+              for i, r in enumerate(recorder.iterations)]
     return lines
 
 

@@ -17,8 +17,9 @@ How it is solved exactly, and fast:
    pose the *same* LP and get the same answer.
 2. **Exact weighted L1.** ``min_z sum_i w_i |g_i + u_i z|`` is a weighted least-absolute-deviations
    problem, solved by a dedicated primal-dual interior point (`lad.solve_lad`, Frisch-Newton with
-   Mehrotra and Gondzio correctors) whose iterations cost one K x K syrk + Cholesky and a few passes over
-   the rows, so time grows linearly with the transitions. HiGHS dual simplex on the dual LP
+   Mehrotra's and one Gondzio corrector) whose iterations cost a K x K Cholesky, a syrk over the ~tenth
+   of the rows whose scaling moved (partial updating) and a few passes over the rows, float32 ones while
+   the gap is large, so time grows linearly with the transitions. HiGHS dual simplex on the dual LP
    ``min g.y s.t. U^T y = 0, |y| <= w`` is the fallback (and the tests' independent check).
 3. **Certificate.** For the returned (z, y) the primal ``sum w |res|`` and the dual
    ``-g.y`` of the full problem and the dual infeasibility ``|U^T y|`` go into
@@ -79,7 +80,7 @@ class FeatureSettings:
     gains a fraction <= mm_tol, or after mm_max_iter steps. ``mm_inexact``: solve
     MM's intermediate steps only as far as they need to lower the objective (see
     `_majorize_minimize`): fewer interior-point iterations on large problems, but
-    the path then depends on rounding, so shaped variants end ~1e-7 apart instead
+    the path then depends on rounding, so shaped variants end up to ~1e-6 apart instead
     of ~1e-11 (exact steps: the same path from every shaping).
     """
 
@@ -140,10 +141,10 @@ class L1Certificate:
 class ExactL1:
     """``min_z sum_i w_i |g_i + (U z)_i|`` exactly, with a full-problem certificate.
 
-    By default the weighted-LAD interior point (`lad.solve_lad`: one K x K syrk and Cholesky per iteration,
-    time linear in the rows); its answer is kept only if its primal and dual objectives agree to
-    CERTIFICATE_TOL. Otherwise, or with ``method="simplex"``, HiGHS dual simplex (`weighted_l1.WeightedL1`),
-    a vertex, warm-started across the weights of MM.
+    By default the weighted-LAD interior point (`lad.solve_lad`: a K x K Cholesky and a syrk over the rows whose
+    scaling moved per iteration, time linear in the rows); its answer is kept only if its primal and dual
+    objectives agree to CERTIFICATE_TOL. Otherwise, or with ``method="simplex"``, HiGHS dual simplex
+    (`weighted_l1.WeightedL1`), a vertex, warm-started across the weights of MM.
     """
 
     def __init__(
@@ -156,6 +157,7 @@ class ExactL1:
         self.threads = threads
         self.lp_solves = 0
         self.correctors = 0
+        self.float64_repeats = 0  # solves repeated without float32 passes (see `solve`)
         self.iterations = 0  # interior-point iterations over all solves
         self._simplex: WeightedL1 | None = None
         self._last: LadState | None = None
@@ -181,18 +183,25 @@ class ExactL1:
                 warm = LadState(w, w.copy(), w.copy(), -np.asarray(z0, dtype=np.float64),
                                 np.maximum(res0, 0.0) + centre, np.maximum(-res0, 0.0) + centre)
             loose = gap is not None and gap > _LAD_TOL
-            lad = solve_lad(self.g, self.u, w, tol=gap if loose else _LAD_TOL, warm=warm, threads=self.threads)
-            self.correctors += lad.correctors
-            self.iterations += lad.iterations
-            self._last = lad.state
-            res = self.g + self.u @ lad.x
-            if loose:
-                return lad.x, res, L1Certificate(lad.primal, lad.dual, float(np.abs(self.u.T @ lad.y).max(initial=0.0)),
-                                                 "interior_point_inexact", lad.iterations)
-            try:
-                return lad.x, res, self._certify(w, res, lad.y, lad.iterations)
-            except UserError:  # not proven optimal (ill-conditioned weights): the simplex, slower but a vertex
-                self.method = "simplex"
+            # U's columns are orthonormal, so the early passes may read float32 (`rough`); a solve that then
+            # misses the certificate is repeated with float64 passes only, before the (much slower) simplex.
+            for rough in (True, False):
+                lad = solve_lad(self.g, self.u, w, tol=gap if loose else _LAD_TOL, warm=warm, threads=self.threads,
+                                rough=rough)
+                self.correctors += lad.correctors
+                self.iterations += lad.iterations
+                self._last = lad.state
+                res = self.g + self.u @ lad.x
+                if loose:
+                    return lad.x, res, L1Certificate(lad.primal, lad.dual,
+                                                     float(np.abs(self.u.T @ lad.y).max(initial=0.0)),
+                                                     "interior_point_inexact", lad.iterations)
+                try:
+                    return lad.x, res, self._certify(w, res, lad.y, lad.iterations)
+                except UserError:  # not proven optimal (ill-conditioned weights)
+                    if rough:
+                        self.float64_repeats += 1
+            self.method = "simplex"  # slower, but a vertex
         if self._simplex is None:
             residual_map = ResidualMap(self.g, sp.csr_matrix(self.u), np.zeros(0), 0.0, smooth=False)
             self._simplex = WeightedL1(residual_map)
@@ -349,6 +358,7 @@ def _solve_features(
         info.update(mm)
     info["lp_solves"] = solver.lp_solves
     info["lp_iterations_total"] = solver.iterations
+    info["lp_float64_repeats"] = solver.float64_repeats
     x = vt.T @ ((z - z0) / s)
     weights = x[:k]
     preprocessed = reward + shaping @ weights
