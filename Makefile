@@ -1,9 +1,12 @@
-# Two entry points for a fresh machine; each sets up .venv first (idempotently).
+# Two entry points for a fresh machine; each sets up .venv (or $RP_VENV) first (idempotently).
 #   make heatmap   the paper's main maze10 figure -> results/heatmaps/maze10.png
 #   make test      the test suite
 # Any other target: make run TARGET=results/heatmaps/keymaze10_path_log.png  (or TARGET=all)
 
-SNAKEMAKE = .venv/bin/snakemake
+# The venv's place: RP_VENV (absolute, or relative to the repository root), as scripts/setup_env.sh reads it.
+RP_VENV ?= .venv
+export RP_VENV
+SNAKEMAKE = $(RP_VENV)/bin/snakemake
 CORES ?= 8
 TARGET ?= all
 # Test processes (pytest-xdist): one per CPU, at most 4 (TEST_WORKERS=0: one process, no xdist). Whole test files
@@ -24,8 +27,8 @@ run: setup
 	$(SNAKEMAKE) --cores $(CORES) $(TARGET)
 
 test: setup
-	.venv/bin/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(RP_VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup
-	.venv/bin/ruff check .
+	$(RP_VENV)/bin/ruff check .
 	$(SNAKEMAKE) --lint

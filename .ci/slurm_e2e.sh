@@ -8,7 +8,7 @@
 # which the artifact contract puts there), and prints both run times. The daemons it started are stopped by
 # pid on exit, whatever happens. Finally a local dry run in the SLURM copy must find nothing to do.
 #
-#   .ci/slurm_e2e.sh                 # from anywhere; uses .venv of this checkout
+#   .ci/slurm_e2e.sh                 # from anywhere; uses .venv of this checkout (or $RP_VENV, as make does)
 #   SLURM_E2E_KEEP=1 .ci/slurm_e2e.sh  # keep the temporary directory (logs, both copies) for a look
 #
 # Environment: SLURM_E2E_TARGET (default results/heatmaps/maze10.png), SLURM_E2E_CPUS (default min(nproc, 2)),
@@ -17,8 +17,10 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
-SNAKEMAKE="$REPO/.venv/bin/snakemake"
-PYTHON="$REPO/.venv/bin/python"
+VENV="${RP_VENV:-.venv}"
+[[ "$VENV" == /* ]] || VENV="$REPO/$VENV"
+SNAKEMAKE="$VENV/bin/snakemake"
+PYTHON="$VENV/bin/python"
 TARGET="${SLURM_E2E_TARGET:-results/heatmaps/maze10.png}"
 NPROC="$(nproc)"
 CPUS="${SLURM_E2E_CPUS:-$((NPROC < 2 ? NPROC : 2))}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import zipfile
 
 import numpy as np
@@ -108,6 +109,14 @@ def test_ppo_critic_potential_equals_value_head():
     with th.no_grad():
         ours = critic_potential(model)(th.as_tensor(obs)).numpy()
     np.testing.assert_allclose(ours, critic_values(model, obs), rtol=1e-5, atol=1e-6)
+
+
+def test_training_leaves_no_folder_in_the_temp_dir(tmp_path, monkeypatch):
+    """Left to itself, SB3 makes an empty /tmp/SB3-<time> folder on every learn()."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    cfg = ExpertSettings(algo="ppo", total_timesteps=32, hyperparams={"n_steps": 32, "batch_size": 32, "n_epochs": 1})
+    train_sb3_expert(ENV_ID, {}, cfg, progress=False)
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("torchinductor_")] == []  # torch's cache
 
 
 @pytest.mark.parametrize("algo", ["dqn", "ppo"])

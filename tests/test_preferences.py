@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 
 import jsonschema
 import numpy as np
@@ -190,6 +191,15 @@ def test_exploratory_episodes_replay_exactly_in_the_gymnasium_env(maze):
             obs, reward, *_ = env.step(int(action))
             assert obs == traj.obs[t + 1]
             assert reward == pytest.approx(traj.rews[t], abs=1e-6)
+
+
+def test_our_imitation_parts_leave_no_folder_in_the_temp_dir(tmp_path, monkeypatch):
+    """imitation's default logger makes a /tmp/imitation-<time> folder, with files, per component."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    rng = np.random.default_rng(0)
+    trajectories = ExploratoryGenerator(make_maze("maze4").tabular_model(), 10, 0.5, rng).sample(20)
+    VectorizedFragmenter(rng=rng, warning_threshold=0)(trajectories, 2, 3)
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("torchinductor_")] == []  # torch's cache
 
 
 def test_exploring_starts_cover_key_holding_states():

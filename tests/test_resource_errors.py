@@ -91,3 +91,14 @@ def test_file_size_limit(tmp_path):
     proc = ground_truth(earlier, maze="maze10", preexec=limit)
     assert_one_line_error(proc, "File too large")
     assert digest(earlier) == before  # hidden temporaries would show up here too
+
+
+def test_setup_refuses_a_disk_too_small_for_the_venv(tiny_fs):
+    """The install stops at once with one line, not minutes into pip with a half-built venv."""
+    setup = Path(__file__).parents[1] / "scripts" / "setup_env.sh"
+    env = {**os.environ, "RP_VENV": str(tiny_fs / "venv")}
+    proc = subprocess.run(["bash", str(setup)], capture_output=True, text=True, env=env)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error:") and proc.stderr.count("\n") == 1, proc.stderr
+    assert "GB free on its disk" in proc.stderr and "RP_VENV" in proc.stderr
+    assert list(tiny_fs.iterdir()) == []

@@ -35,7 +35,7 @@ from reward_preprocessing.envs.procgen import ENV_ID, CoinRunOptions, make_coinr
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.experts.impala import ImpalaCNN
 from reward_preprocessing.experts.procgen_eval import EvalSettings, evaluate_coinrun, policy_actions, random_actions
-from reward_preprocessing.experts.sb3 import save_sb3_expert
+from reward_preprocessing.experts.sb3 import learn_quietly, save_sb3_expert
 from reward_preprocessing.experts.schedules import ConstantSchedule, LinearSchedule
 from reward_preprocessing.experts.store import EXPERT_FILE, METRICS_FILE, SB3_FILE
 
@@ -202,7 +202,7 @@ def train_coinrun_expert(
     model = build_ppo(settings, device)
     curve = _Curve(settings.total_timesteps, progress, Path(stop_file) if stop_file else None)
     start = time.perf_counter()
-    model.learn(settings.total_timesteps, callback=curve)
+    learn_quietly(model, settings.total_timesteps, curve)
     train_seconds = time.perf_counter() - start
     model.get_env().close()
     stats = evaluate_coinrun(policy_actions(model, settings.eval.deterministic), settings.env, settings.eval,

@@ -23,6 +23,7 @@ from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from tqdm import tqdm
 
@@ -138,6 +139,15 @@ class _KeepBest(BaseCallback):
         self.model.policy.load_state_dict(self.best_state)
 
 
+def learn_quietly(model: BaseAlgorithm, steps: int, callback: BaseCallback) -> None:
+    """``model.learn`` with SB3's own default logger (no outputs at ``verbose=0``) minus its folder.
+
+    Left to itself, SB3 makes an empty ``/tmp/SB3-<time>`` folder on every ``learn``.
+    """
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    model.learn(steps, callback=callback)
+
+
 def train_sb3_expert(
     env_id: str, env_kwargs: dict[str, Any], cfg: ExpertSettings, progress: bool = True
 ) -> tuple[BaseAlgorithm, list[dict[str, Any]]]:
@@ -170,7 +180,7 @@ def train_sb3_expert(
     keep_best = _KeepBest(env_id, env_kwargs, cfg) if cfg.select_every else None
     if keep_best is not None:
         callbacks.append(keep_best)
-    model.learn(cfg.total_timesteps, callback=CallbackList(callbacks))
+    learn_quietly(model, cfg.total_timesteps, CallbackList(callbacks))
     return model, keep_best.checkpoints if keep_best is not None else []
 
 

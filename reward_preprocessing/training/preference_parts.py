@@ -17,11 +17,21 @@ import torch as th
 from imitation.algorithms import preference_comparisons as pc
 from imitation.data.types import TrajectoryWithRew, TrajectoryWithRewPair
 from imitation.util import logger as imit_logger
+from stable_baselines3.common import logger as sb_logger
 
 from reward_preprocessing.data.transitions import trajectory_dones
 from reward_preprocessing.envs.maze import TabularModel
 from reward_preprocessing.errors import UserError
 from reward_preprocessing.experts.value_iteration import value_iteration
+
+
+def memory_logger() -> imit_logger.HierarchicalLogger:
+    """A logger that keeps records in memory only.
+
+    imitation's default (``custom_logger=None``) makes a ``/tmp/imitation-<time>``
+    folder with a log and a CSV for every component built without one.
+    """
+    return imit_logger.HierarchicalLogger(sb_logger.Logger(folder=None, output_formats=[]), format_strs=[])
 
 
 class ExploratoryGenerator(pc.TrajectoryGenerator):
@@ -49,7 +59,7 @@ class ExploratoryGenerator(pc.TrajectoryGenerator):
         exploring_starts: bool = False,
         custom_logger: imit_logger.HierarchicalLogger | None = None,
     ) -> None:
-        super().__init__(custom_logger)
+        super().__init__(custom_logger or memory_logger())
         self.model = model
         self.horizon = horizon
         self.random_prob = random_prob
@@ -97,6 +107,14 @@ def reachable_states(model: TabularModel) -> np.ndarray:
 class VectorizedFragmenter(pc.RandomFragmenter):
     """`RandomFragmenter`'s sampling (trajectory with probability ∝ length, uniform
     start), drawn in one vectorized call instead of one `rng.choice` per fragment."""
+
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        warning_threshold: int = 10,
+        custom_logger: imit_logger.HierarchicalLogger | None = None,
+    ) -> None:
+        super().__init__(rng, warning_threshold, custom_logger or memory_logger())
 
     def __call__(
         self, trajectories: Sequence[TrajectoryWithRew], fragment_length: int, num_pairs: int
