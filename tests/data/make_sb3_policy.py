@@ -15,6 +15,7 @@ from pathlib import Path
 
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.logger import Logger
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
 
@@ -29,6 +30,7 @@ def write_policy(path: str | Path, algo: str = "ppo", steps: int = 128) -> BaseA
     else:
         model = DQN("MlpPolicy", MOUNTAIN_CAR, learning_starts=32, buffer_size=256, seed=0,
                     policy_kwargs={"net_arch": [16]}, device="cpu")
+    model.set_logger(Logger(folder=None, output_formats=[]))  # else SB3 leaves an empty /tmp/SB3-<time>
     model.learn(steps)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
