@@ -23,6 +23,7 @@ if [ "${RP_SKIP_DISK_CHECK:-0}" != 1 ]; then
     [ -d "$venv" ] && installed_mb=$(du -sm -- "$venv" | cut -f1)
     need_mb=$(( 7200 - installed_mb ))
     where=$(dirname -- "$venv")
+    while [ ! -d "$where" ]; do where=$(dirname -- "$where"); done  # venv makes the missing parents
     free_mb=$(df -Pm -- "$where" | awk 'NR == 2 {print $4}')
     if [ "$need_mb" -gt "${free_mb:-0}" ]; then
         need_gb=$(awk -v mb="$need_mb" 'BEGIN {printf "%.1f", mb / 1024}')

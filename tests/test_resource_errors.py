@@ -94,9 +94,10 @@ def test_file_size_limit(tmp_path):
 
 
 def test_setup_refuses_a_disk_too_small_for_the_venv(tiny_fs):
-    """The install stops at once with one line, not minutes into pip with a half-built venv."""
+    """The install stops at once with one line, not minutes into pip with a half-built venv (here in a folder
+    that does not exist yet: the check measures the disk it would be made on)."""
     setup = Path(__file__).parents[1] / "scripts" / "setup_env.sh"
-    env = {**os.environ, "RP_VENV": str(tiny_fs / "venv")}
+    env = {**os.environ, "RP_VENV": str(tiny_fs / "envs" / "venv")}
     proc = subprocess.run(["bash", str(setup)], capture_output=True, text=True, env=env)
     assert proc.returncode == 1
     assert proc.stderr.startswith("error:") and proc.stderr.count("\n") == 1, proc.stderr
