@@ -450,8 +450,6 @@ def test_an_uncertified_float32_solve_is_repeated_in_float64(monkeypatch):
 
 def test_an_uncertified_interior_point_falls_back_to_the_simplex(monkeypatch):
     """A NaN or non-optimal interior-point answer is never returned: the simplex solves it instead."""
-    import reward_preprocessing.preprocessing.feature_lp as feature_lp
-
     rng = np.random.default_rng(5)
     u, _ = np.linalg.qr(rng.normal(size=(500, 6)))
     g = rng.normal(size=500)
