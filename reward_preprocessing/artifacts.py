@@ -18,9 +18,12 @@ import shutil
 import socket
 import tempfile
 import time
+import tokenize
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -205,6 +208,22 @@ def read_json(path: str | os.PathLike, fix: str) -> Any:
         raise ArtifactError(f"{path}: corrupt JSON ({type(e).__name__}: {str(e)[:200]}); {fix}") from e
     except IsADirectoryError as e:
         raise ArtifactError(f"{path}: a directory where a JSON file belongs; {fix}") from e
+
+
+# What zipfile raises on a damaged archive: a bad directory or record, a broken deflate stream, a truncated file,
+# a header naming an unknown zip version or compression (NotImplementedError) or encryption (RuntimeError).
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError, RuntimeError)
+# What numpy raises on a damaged .npy header: it parses the header as a Python literal.
+NPY_HEADER_ERRORS = (ValueError, SyntaxError, tokenize.TokenError, EOFError)
+
+
+def is_zip(file: str | os.PathLike | IO[bytes]) -> bool:
+    """`zipfile.is_zipfile`, but False where it raises: on some damaged end records (one that claims the
+    archive spans several disks, say) it raises BadZipFile instead of answering."""
+    try:
+        return zipfile.is_zipfile(file)
+    except zipfile.BadZipFile:
+        return False
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:

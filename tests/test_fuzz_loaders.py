@@ -18,6 +18,7 @@ import pickle
 import resource
 import shutil
 import signal
+import struct
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,8 +31,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors.torch import load_file
 
+from reward_preprocessing.artifacts import is_zip
+from reward_preprocessing.data.procgen_npz import open_procgen_npz
 from reward_preprocessing.data.trajectory_files import load_trajectories, save_trajectories_npz
-from reward_preprocessing.errors import UserError
+from reward_preprocessing.errors import ArtifactError, UserError
 from reward_preprocessing.rewards.imitation_import import convert_reward_net, import_imitation_reward_net
 from reward_preprocessing.rewards.io import MODEL_FILE, SPEC_FILE, load_reward_net, save_reward_net
 from reward_preprocessing.rewards.safe_pickle import torch_load
@@ -472,6 +475,36 @@ def test_fuzz_pickled_trajectories(trajectory_files, tmp_path_factory, data, tru
     _check_trajectories(outcome("trajectories .pkl", lambda: load_trajectories(path, trust_pickle=trust)))
 
 
+@pytest.fixture(scope="module")
+def procgen_npz_files(tmp_path_factory) -> dict[bool, Path]:
+    """One train-procgen trajectory of 4 steps, stored (frames read in place) and compressed (frames streamed)."""
+    root = tmp_path_factory.mktemp("procgen_npz")
+    arrays = {"obs": np.random.default_rng(0).integers(0, 256, (5, 64, 64, 3), dtype=np.uint8),
+              "acts": np.zeros(4, np.int8), "rews": np.zeros(4, np.float32), "terminal": np.array([True]),
+              "indices": np.zeros(0, np.int64)}
+    np.savez(root / "stored.npz", **arrays)
+    np.savez_compressed(root / "compressed.npz", **arrays)
+    return {False: root / "stored.npz", True: root / "compressed.npz"}
+
+
+@fuzz(150)
+@given(data=st.data(), compressed=st.booleans())
+def test_fuzz_procgen_npz(procgen_npz_files, tmp_path_factory, data, compressed):
+    """A damaged train-procgen .npz opens, with frames that read, or fails with one project line (the zip
+    directory, the .npy headers and the deflate streams all used to let their own exceptions out)."""
+    buf = bytearray(procgen_npz_files[compressed].read_bytes())
+    for _ in range(data.draw(st.integers(1, 6))):
+        buf[data.draw(st.integers(0, len(buf) - 1))] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        buf = buf[: data.draw(st.integers(0, len(buf)))]
+    path = tmp_path_factory.mktemp("procgen_npz_fuzz") / "t.npz"
+    path.write_bytes(bytes(buf))
+    rollouts = outcome("procgen .npz", lambda: open_procgen_npz(path, tmp_dir=path.parent))
+    if rollouts is not None:
+        obs, next_obs = rollouts.transitions(np.arange(len(rollouts)))
+        assert obs.shape == next_obs.shape == (len(rollouts), 64, 64, 3) and obs.dtype == np.uint8
+
+
 @fuzz(20)
 @given(data=st.data())
 def test_fuzz_rollout_directory(tmp_path_factory, data):
@@ -575,3 +608,29 @@ def test_fuzz_cli_arguments(models, tmp_path_factory, capsys, data, script):
     errors = [line for line in err.splitlines() if line.startswith("error:") or ": error:" in line]
     assert exit_info.value.code in (0, 2) and (exit_info.value.code == 0 or len(errors) == 1), err
     OUTCOMES[f"cli {script}: exit {exit_info.value.code}"] += 1
+
+
+# A zip64 end locator claiming two disks, then an empty end record.
+MULTI_DISK_END = struct.pack("<4sLQL", b"PK\x06\x07", 0, 0, 2) + struct.pack("<4s4H2LH", b"PK\x05\x06", *[0] * 7)
+
+
+def test_a_zip_claiming_several_disks_is_one_artifact_error_in_every_loader(tmp_path):
+    """Found by the SB3 zip fuzzing: ``zipfile.is_zipfile`` raises BadZipFile on this end record instead of
+    answering, and each loader that asked it first stopped with a traceback."""
+    import gymnasium as gym
+
+    from reward_preprocessing.experts.sb3 import check_sb3_zip
+    from reward_preprocessing.experts.sb3_policy import load_sb3_policy
+
+    path = tmp_path / "m.zip"
+    path.write_bytes(MULTI_DISK_END)
+    with pytest.raises(zipfile.BadZipFile, match="span multiple disks"):
+        zipfile.is_zipfile(path)
+    assert not is_zip(path)
+    box, actions = gym.spaces.Box(-1.0, 1.0, (2,)), gym.spaces.Discrete(3)
+    def policy(p: Path) -> object:
+        return load_sb3_policy(p, box, actions, trust_pickle=True)
+
+    for load in (torch_load, check_sb3_zip, open_procgen_npz, policy):
+        with pytest.raises(ArtifactError, match="not a"):
+            load(path)

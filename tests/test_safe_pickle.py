@@ -24,11 +24,11 @@ NUMPY2_DIR = Path(__file__).parent / "data" / "imitation_numpy2"
 class Payload:
     """Unpickling this runs ``func(*args)``: the classic way a pickle runs code."""
 
-    def __init__(self, func, args):
-        self.func, self.args = func, args
+    def __init__(self, func, args, state=None):
+        self.func, self.args, self.state = func, args, state
 
     def __reduce__(self):
-        return self.func, self.args
+        return (self.func, self.args) if self.state is None else (self.func, self.args, self.state)
 
 
 def payloads(marker: Path) -> dict[str, object]:
@@ -109,6 +109,18 @@ def test_numpy_arrays_and_generators_round_trip():
     loaded = safe_pickle.loads(pickle.dumps(value, protocol=2))
     assert np.array_equal(loaded["a"], value["a"]) and loaded["dtype"] == value["dtype"] and loaded["s"] == 2.5
     assert loaded["rng"].random() == rng.random()
+
+
+def test_plain_dtypes_load_and_malformed_dtype_states_are_refused():
+    """Found by the .pt fuzzing: numpy's ``dtype.__setstate__`` raised a SystemError (no exception set) on a
+    state with a function spliced in; a dtype's state must be that of a plain dtype, or it is refused."""
+    plain = [np.dtype("u1"), np.dtype(">f8"), np.dtype("U5"), np.dtype("float32", metadata={"unit": "m"})]
+    assert safe_pickle.loads(pickle.dumps(plain, protocol=2)) == plain
+    spliced = (3, "<", np.core.multiarray._reconstruct, None, None, None, -1, -1, 0)
+    structured = np.dtype([("a", "f4")]).__reduce__()[2]
+    for state in (spliced, structured, (3, "<", None), "state"):
+        with pytest.raises(pickle.UnpicklingError, match="plain numpy dtype"):
+            safe_pickle.loads(pickle.dumps(Payload(np.dtype, ("f4", False, True), state), protocol=2))
 
 
 def test_reference_rollouts_pkl_from_numpy2(tmp_path):

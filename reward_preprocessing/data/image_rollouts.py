@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 from imitation.data.types import TrajectoryWithRew
 
-from reward_preprocessing.artifacts import dumps_json, read_json
-from reward_preprocessing.errors import ArtifactError, UserError
+from reward_preprocessing.artifacts import NPY_HEADER_ERRORS, dumps_json, read_json
+from reward_preprocessing.errors import ArtifactError, UserError, one_line
 
 META_FILE = "rollouts.json"
 FORMAT = "image_rollouts"
@@ -53,16 +53,22 @@ class FrameSource:
     count: int
 
 
-def npy_data_offset(fileobj: Any) -> tuple[int, tuple[int, ...], np.dtype, bool]:
-    """Read an ``.npy`` header from an open binary file; return (data offset, shape, dtype, fortran_order)."""
+def npy_data_offset(fileobj: Any, where: str) -> tuple[int, tuple[int, ...], np.dtype, bool]:
+    """Read an ``.npy`` header from an open binary file; return (data offset, shape, dtype, fortran_order).
+
+    A damaged header is an `ArtifactError` naming `where`, not whatever numpy's header parser raises.
+    """
     start = fileobj.tell()
-    version = np.lib.format.read_magic(fileobj)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fileobj)
-    elif version in ((2, 0), (3, 0)):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fileobj)
-    else:  # pragma: no cover - numpy only writes these
-        raise ArtifactError(f"unsupported .npy version {version}")
+    try:
+        version = np.lib.format.read_magic(fileobj)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fileobj)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fileobj)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except NPY_HEADER_ERRORS as e:
+        raise ArtifactError(f"{where}: corrupt .npy header ({type(e).__name__}: {one_line(e)[:200]})") from e
     return fileobj.tell() - start, shape, dtype, fortran
 
 
@@ -328,7 +334,7 @@ def open_image_rollouts(path: str | os.PathLike) -> ImageRollouts:
         if not shard.is_file():
             raise ArtifactError(f"{shard}: missing; {fix}")
         with open(shard, "rb") as f:
-            offset, shape, dtype, fortran = npy_data_offset(f)
+            offset, shape, dtype, fortran = npy_data_offset(f, str(shard))
         shape_hw = check_frames(shape, dtype, str(shard))
         if fortran or (frame_shape is not None and shape_hw != frame_shape):
             raise ArtifactError(f"{shard}: frames of another shape or layout than the other shards")

@@ -22,12 +22,13 @@ import shutil
 import struct
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from reward_preprocessing.artifacts import atomic_path
+from reward_preprocessing.artifacts import ZIP_ERRORS, atomic_path, is_zip
 from reward_preprocessing.data.image_rollouts import (
     FrameReader,
     FrameSource,
@@ -35,7 +36,7 @@ from reward_preprocessing.data.image_rollouts import (
     check_frames,
     npy_data_offset,
 )
-from reward_preprocessing.errors import ArtifactError, UserError
+from reward_preprocessing.errors import ArtifactError, UserError, one_line
 
 REQUIRED_KEYS = ("obs", "acts", "rews", "terminal", "indices")
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -47,7 +48,8 @@ def _member_data_start(path: Path, info: zipfile.ZipInfo) -> int:
     """Byte offset of a stored member's data (after its local header, whose extra field may differ)."""
     with open(path, "rb") as f:
         f.seek(info.header_offset)
-        fields = _LOCAL_HEADER.unpack(f.read(_LOCAL_HEADER.size))
+        raw = f.read(_LOCAL_HEADER.size)
+        fields = _LOCAL_HEADER.unpack(raw) if len(raw) == _LOCAL_HEADER.size else (b"",)
         if fields[0] != b"PK\x03\x04":
             raise ArtifactError(f"{path}: corrupt zip (bad local header of {info.filename})")
         name_len, extra_len = fields[-2], fields[-1]
@@ -58,7 +60,7 @@ def _read_small(archive: zipfile.ZipFile, name: str, where: str) -> np.ndarray:
     try:
         with archive.open(f"{name}.npy") as f:
             return np.lib.format.read_array(f, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:
+    except ZIP_ERRORS as e:
         raise UserError(f"{where}: key {name!r} is not a plain numeric array ({e})") from e
 
 
@@ -68,8 +70,15 @@ def open_procgen_npz(path: str | os.PathLike, tmp_dir: str | os.PathLike | None 
     where = str(path)
     if not path.is_file():
         raise ArtifactError(f"{path}: no such .npz file")
-    if not zipfile.is_zipfile(path):
+    if not is_zip(path):
         raise ArtifactError(f"{path}: not an .npz (zip) file")
+    try:
+        return _open_npz(path, where, tmp_dir)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as e:  # damaged directory, record, stream
+        raise ArtifactError(f"{where}: corrupt .npz ({type(e).__name__}: {one_line(e)[:200]})") from e
+
+
+def _open_npz(path: Path, where: str, tmp_dir: str | os.PathLike | None) -> ImageRollouts:
     with zipfile.ZipFile(path) as archive:
         members = {Path(n).stem: archive.getinfo(n) for n in archive.namelist() if n.endswith(".npy")}
         missing = [k for k in REQUIRED_KEYS if k not in members]
@@ -87,14 +96,14 @@ def open_procgen_npz(path: str | os.PathLike, tmp_dir: str | os.PathLike | None 
             start = _member_data_start(path, info)
             with open(path, "rb") as f:
                 f.seek(start)
-                header, shape, dtype, fortran = npy_data_offset(f)
+                header, shape, dtype, fortran = npy_data_offset(f, f"{where} (obs)")
             frame_shape = check_frames(shape, dtype, f"{where} (obs)")
             source = FrameSource(path, start + header, 0, shape[0])
         else:
             keep_alive = tempfile.TemporaryDirectory(prefix="procgen_npz_", dir=tmp_dir)
             frames_path = Path(keep_alive.name) / "obs.npy"
             with archive.open(info) as src, open(frames_path, "wb") as dst:
-                _, shape, dtype, fortran = npy_data_offset(src)
+                _, shape, dtype, fortran = npy_data_offset(src, f"{where} (obs)")
                 frame_shape = check_frames(shape, dtype, f"{where} (obs)")
                 np.lib.format.write_array_header_1_0(
                     dst, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape})

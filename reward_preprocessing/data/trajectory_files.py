@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,9 @@ from typing import Any
 import numpy as np
 from imitation.data.types import TrajectoryWithRew
 
-from reward_preprocessing.artifacts import atomic_path
+from reward_preprocessing.artifacts import NPY_HEADER_ERRORS, ZIP_ERRORS, atomic_path
 from reward_preprocessing.data.rollouts import load_rollouts
-from reward_preprocessing.errors import ArtifactError, UserError
+from reward_preprocessing.errors import ArtifactError, UserError, one_line
 from reward_preprocessing.rewards.safe_pickle import load_pickle_file
 
 PICKLE_SUFFIXES = (".pkl", ".pickle")
@@ -34,8 +33,8 @@ NPZ_KEYS = ("obs", "acts", "indices", "terminal", "rews")
 _MAX_EXPANSION = 1000
 
 
-# What numpy and zipfile raise on a damaged archive (NotImplementedError: a header naming an unknown zip version).
-_CORRUPT_NPZ = (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, TypeError, KeyError, NotImplementedError)
+# What numpy and zipfile raise on a damaged archive.
+_CORRUPT_NPZ = (*ZIP_ERRORS, *NPY_HEADER_ERRORS, TypeError, KeyError)
 
 def load_trajectories(
     path: str | os.PathLike,
@@ -49,7 +48,9 @@ def load_trajectories(
         try:
             return load_rollouts(path, env_id=env_id, obs_shape=obs_shape)
         except (KeyError, TypeError, AttributeError, IndexError, AssertionError) as e:
-            raise ArtifactError(f"{path}: not a valid imitation trajectory dataset ({type(e).__name__}: {e})") from e
+            raise ArtifactError(
+                f"{path}: not a valid imitation trajectory dataset ({type(e).__name__}: {one_line(e)})"
+            ) from e
     if not path.is_file():
         raise ArtifactError(f"{path}: no such trajectory file or directory")
     suffix = path.suffix.lower()
@@ -126,7 +127,7 @@ def _check_npz_members(path: Path, keys: Sequence[str]) -> None:
     except _CORRUPT_NPZ as e:
         if isinstance(e, ArtifactError):
             raise
-        raise ArtifactError(f"{path}: corrupt .npz file ({type(e).__name__}: {e})") from e
+        raise ArtifactError(f"{path}: corrupt .npz file ({type(e).__name__}: {one_line(e)})") from e
 
 
 def _load_npz(path: Path) -> list[TrajectoryWithRew]:
@@ -144,7 +145,7 @@ def _load_npz(path: Path) -> list[TrajectoryWithRew]:
     except ArtifactError:
         raise
     except _CORRUPT_NPZ as e:
-        raise ArtifactError(f"{path}: corrupt .npz file ({type(e).__name__}: {e})") from e
+        raise ArtifactError(f"{path}: corrupt .npz file ({type(e).__name__}: {one_line(e)})") from e
     if indices.ndim != 1 or indices.dtype.kind not in "iu":
         raise ArtifactError(f"{path}: indices must be a 1-d integer array")
     if obs.ndim < 1 or acts.ndim < 1 or rews.ndim != 1:

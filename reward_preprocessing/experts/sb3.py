@@ -28,7 +28,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from tqdm import tqdm
 
 import reward_preprocessing.envs  # noqa: F401  (registers the envs)
-from reward_preprocessing.artifacts import atomic_path
+from reward_preprocessing.artifacts import ZIP_ERRORS, atomic_path, is_zip
 from reward_preprocessing.devices import Device, resolve_device
 from reward_preprocessing.envs.spec import env_spec
 from reward_preprocessing.errors import ArtifactError, UserError, one_line
@@ -215,15 +215,15 @@ def check_sb3_zip(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ArtifactError(f"{path}: no such expert file; train it first (rule train_expert)")
-    if not zipfile.is_zipfile(path):
+    if not is_zip(path):
         raise ArtifactError(f"{path}: not a zip file; expected a stable-baselines3 model saved with model.save()")
     try:
         with zipfile.ZipFile(path) as archive:
             if "data" not in archive.namelist():
                 raise ArtifactError(f"{path}: zip has no 'data' member; not a stable-baselines3 model")
             data = json.loads(archive.read("data"))
-    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ArtifactError(f"{path}: corrupt stable-baselines3 zip ({e})") from e
+    except (*ZIP_ERRORS, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ArtifactError(f"{path}: corrupt stable-baselines3 zip ({one_line(e)})") from e
     if not isinstance(data, dict):
         raise ArtifactError(f"{path}: 'data' member is not a JSON object; not a stable-baselines3 model")
     return data

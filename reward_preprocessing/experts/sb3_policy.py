@@ -27,6 +27,7 @@ import gymnasium as gym
 import torch as th
 from stable_baselines3.common.policies import BasePolicy
 
+from reward_preprocessing.artifacts import ZIP_ERRORS, is_zip
 from reward_preprocessing.errors import ArtifactError, UserError
 from reward_preprocessing.rewards.safe_pickle import _LOAD_ERRORS, RestrictedUnpickler, _short, torch_load_bytes
 
@@ -66,7 +67,7 @@ def _read_members(path: Path) -> tuple[dict[str, Any], bytes]:
     """The ``data`` JSON and the ``policy.pth`` bytes of an SB3 zip, refusing zip bombs."""
     if not path.is_file():
         raise ArtifactError(f"{path}: no such policy file; give a stable-baselines3 model saved with model.save()")
-    if not zipfile.is_zipfile(path):
+    if not is_zip(path):
         raise ArtifactError(f"{path}: not a zip file; expected a stable-baselines3 model saved with model.save()")
     try:
         with zipfile.ZipFile(path) as archive:
@@ -79,8 +80,7 @@ def _read_members(path: Path) -> tuple[dict[str, Any], bytes]:
                     raise ArtifactError(f"{path}: member {name!r} expands {info.file_size} bytes; refusing a zip bomb")
             data = json.loads(archive.read("data"))
             weights = archive.read(_WEIGHTS)
-    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, OSError, ValueError, EOFError,
-            NotImplementedError, RecursionError) as e:
+    except (*ZIP_ERRORS, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ArtifactError(f"{path}: corrupt stable-baselines3 zip ({_short(e)})") from e
     if not isinstance(data, dict):
         raise ArtifactError(f"{path}: 'data' member is not a JSON object; not a stable-baselines3 model")

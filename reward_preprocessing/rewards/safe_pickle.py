@@ -30,6 +30,7 @@ from typing import IO, Any, ClassVar
 
 import numpy as np
 
+from reward_preprocessing.artifacts import ZIP_ERRORS, is_zip
 from reward_preprocessing.errors import ArtifactError, one_line
 
 _TORCH_NN = "torch.nn.modules"
@@ -307,10 +308,30 @@ class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc]
         inst = self.stack[-2]
         if isinstance(inst, _Callable):
             raise pickle.UnpicklingError("malformed pickle: BUILD on a function")
+        if isinstance(inst, np.dtype):
+            _check_dtype_state(state)
         super().load_build()
         del state
 
     dispatch[pickle.BUILD[0]] = load_build
+
+
+_BYTE_ORDERS = frozenset({"<", ">", "|", "="})
+
+
+def _check_dtype_state(state: Any) -> None:
+    """Refuse all but a plain (non-structured) dtype's state ``(version, byte order, None, None, None, elsize,
+    alignment, flags[, metadata dict])``: numpy's ``dtype.__setstate__`` fails on some malformed states
+    without setting an exception (a SystemError), and reward nets pickle no structured dtypes."""
+    plain = (
+        isinstance(state, tuple) and len(state) in (8, 9)
+        and all(type(v) is int for v in (state[0], *state[5:8]))
+        and isinstance(state[1], str) and state[1] in _BYTE_ORDERS
+        and all(v is None for v in state[2:5])
+        and (len(state) == 8 or state[8] is None or type(state[8]) is dict)
+    )
+    if not plain:
+        raise pickle.UnpicklingError("malformed pickle: not the state of a plain numpy dtype")
 
 
 def _new(cls: Any, args: Any) -> Any:
@@ -382,12 +403,12 @@ def _check_torch_zip(file: Path | IO[bytes], size: int, where: str | None = None
     beyond the `size` of the file.
     """
     name = where or str(file)
-    if not zipfile.is_zipfile(file):
+    if not is_zip(file):
         raise ArtifactError(f"{name}: not a torch.save zip file (legacy or foreign format); re-save it with torch.save")
     try:
         with zipfile.ZipFile(file) as z:
             infos = z.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+    except ZIP_ERRORS as e:
         raise ArtifactError(f"{name}: corrupt zip file ({_short(e)})") from e
     if not any(i.filename.endswith("/data.pkl") for i in infos):
         raise ArtifactError(f"{name}: not a torch.save file (no data.pkl)")
