@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from reward_preprocessing.artifacts import ZIP_ERRORS, atomic_path, is_zip
+from reward_preprocessing.artifacts import NPY_HEADER_ERRORS, ZIP_ERRORS, atomic_path, is_zip
 from reward_preprocessing.data.image_rollouts import (
     FrameReader,
     FrameSource,
@@ -60,8 +60,8 @@ def _read_small(archive: zipfile.ZipFile, name: str, where: str) -> np.ndarray:
     try:
         with archive.open(f"{name}.npy") as f:
             return np.lib.format.read_array(f, allow_pickle=False)
-    except ZIP_ERRORS as e:
-        raise UserError(f"{where}: key {name!r} is not a plain numeric array ({e})") from e
+    except (*ZIP_ERRORS, *NPY_HEADER_ERRORS) as e:
+        raise UserError(f"{where}: key {name!r} is not a plain numeric array ({one_line(e)[:200]})") from e
 
 
 def open_procgen_npz(path: str | os.PathLike, tmp_dir: str | os.PathLike | None = None) -> ImageRollouts:
@@ -72,9 +72,10 @@ def open_procgen_npz(path: str | os.PathLike, tmp_dir: str | os.PathLike | None 
         raise ArtifactError(f"{path}: no such .npz file")
     if not is_zip(path):
         raise ArtifactError(f"{path}: not an .npz (zip) file")
+    # A damaged directory, record or stream; not all of ZIP_ERRORS: an OSError here may be the temporary's disk.
     try:
         return _open_npz(path, where, tmp_dir)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as e:  # damaged directory, record, stream
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as e:
         raise ArtifactError(f"{where}: corrupt .npz ({type(e).__name__}: {one_line(e)[:200]})") from e
 
 
